@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lepus-ai/lepus/internal/sample"
+	"github.com/lepus-ai/lepus/internal/sandbox"
+	"github.com/lepus-ai/lepus/internal/sqlstore"
+	"github.com/lepus-ai/lepus/internal/sqlstore/sqlstoretest"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// lepusBinary builds cmd/lepus once per test run.
+func lepusBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lepus-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "lepus")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = &buildError{out: string(out), err: err}
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build lepus: %v", buildErr)
+	}
+	return binPath
+}
+
+type buildError struct {
+	out string
+	err error
+}
+
+func (e *buildError) Error() string { return e.err.Error() + ": " + e.out }
+
+// TestServe_KillNineResumes kills `lepus serve` with SIGKILL while a face
+// swap waits on the provider, restarts it on the same data, and checks that
+// the task completes with exactly one provider submission.
+func TestServe_KillNineResumes(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []string{sqlstore.DialectSQLite, sqlstore.DialectPostgres} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			dbURL := "" // SQLite in the data dir
+			if dialect == sqlstore.DialectPostgres {
+				dbURL = sqlstoretest.PostgresSchema(t)
+			}
+			bin := lepusBinary(t)
+			sb := sandbox.New(sandbox.Config{ImageLatency: 1500 * time.Millisecond})
+			t.Cleanup(sb.Close)
+			provider := httptest.NewServer(sb)
+			t.Cleanup(provider.Close)
+
+			env := append(os.Environ(),
+				"LEPUS_ADDR="+freeAddr(t),
+				"LEPUS_DATA_DIR="+t.TempDir(),
+				"LEPUS_DATABASE_URL="+dbURL,
+				"LEPUS_JWT_SECRET="+testSecret,
+				"LEPUS_ALLOW_PRIVATE_URLS=1",
+				"LEPUS_POLL_INTERVAL=100ms",
+				"LEPUS_QUEUE_POLL_INTERVAL=50ms",
+				"LEPUS_RETRY_BASE=50ms",
+				// A job killed mid-run is presumed lost after 2 s (River's
+				// rescuer looks every 30 s).
+				"LEPUS_JOB_TIMEOUT=1s", "LEPUS_RESCUE_AFTER=2s",
+				"KLING_ACCESS_KEY=sandbox-ak", "KLING_SECRET_KEY=sandbox-sk", "KLING_BASE_URL="+provider.URL,
+			)
+			first := startProcess(t, bin, env)
+			tok := first.token(t, "kim")
+			_, scene := first.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
+			_, face := first.upload(t, tok, sample.PortraitPNG(sample.Palettes[1], 400, 500))
+			var task taskResp
+			first.postJSON(t, "/kling/face-swap", tok, map[string]any{"source_image_url": scene.URL, "face_image_url": face.URL}, nil, &task)
+			waitTask(t, first, tok, task.ID, func(tr taskResp) bool { return tr.Status == "processing" })
+			first.kill(t)
+
+			second := startProcess(t, bin, env)
+			done := waitTask(t, second, tok, task.ID, func(tr taskResp) bool { return tr.Status != "pending" && tr.Status != "processing" })
+			if done.Status != "completed" || len(done.Assets) != 1 {
+				t.Fatalf("after restart: %+v", done)
+			}
+			if n := sb.Submissions(task.ID + "-image"); n != 1 {
+				t.Fatalf("the provider saw %d submissions, want exactly 1", n)
+			}
+		})
+	}
+}
+
+type process struct {
+	*lepusServer
+	cmd *exec.Cmd
+}
+
+func startProcess(t *testing.T, bin string, env []string) *process {
+	t.Helper()
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = env
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = testLog{t}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd}
+	t.Cleanup(func() { p.kill(t) })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("lepus did not start: %v", err)
+	}
+	signer := startSigner(t)
+	p.lepusServer = &lepusServer{url: strings.Fields(line)[3], signer: signer}
+	return p
+}
+
+// kill sends SIGKILL: no shutdown code runs.
+func (p *process) kill(t *testing.T) {
+	t.Helper()
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
+}
+
+func waitTask(t *testing.T, s *process, tok, id string, cond func(taskResp) bool) taskResp {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	for {
+		var tr taskResp
+		s.do(t, "GET", "/tasks/"+id, tok, nil, nil, &tr)
+		if cond(tr) {
+			return tr
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("task %s: condition not met; last %+v", id, tr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}

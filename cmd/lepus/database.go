@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/lepus-ai/lepus/internal/config"
+	"github.com/lepus-ai/lepus/internal/job"
+	"github.com/lepus-ai/lepus/internal/sqlstore"
+)
+
+// database is the opened, migrated store plus, on Postgres, the pgx pool
+// that carries River's LISTEN connection.
+type database struct {
+	store    *sqlstore.Store
+	listener *pgxpool.Pool
+}
+
+func (d *database) queueConfig(cfg config.Config, logger *slog.Logger) job.QueueConfig {
+	return job.QueueConfig{
+		Dialect: d.store.Dialect(), ListenerPool: d.listener, Logger: logger,
+		FetchPollInterval: cfg.FetchPollInterval, RetryBase: cfg.RetryBase,
+		JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter,
+	}
+}
+
+func (d *database) close() {
+	if d.listener != nil {
+		d.listener.Close()
+	}
+	_ = d.store.Close()
+}
+
+// openDatabase opens the configured database and migrates River's tables,
+// then Lepus's, so every process starts on the current schema.
+func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (*database, error) {
+	if !cfg.IsPostgres() {
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+	}
+	store, err := sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	d := &database{store: store}
+	if cfg.IsPostgres() {
+		// Enough for the workers and the API; many processes share one server.
+		store.DB().SetMaxOpenConns(25)
+		store.DB().SetMaxIdleConns(25)
+		if d.listener, err = pgxpool.New(ctx, cfg.DatabaseURL); err != nil {
+			d.close()
+			return nil, fmt.Errorf("postgres listener pool: %w", err)
+		}
+	}
+	if err := job.Migrate(ctx, store.DB(), d.queueConfig(cfg, logger)); err != nil {
+		d.close()
+		return nil, err
+	}
+	if err := store.Migrate(ctx); err != nil {
+		d.close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// newLogger returns a text logger at the given level.
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("LEPUS_LOG_LEVEL: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}

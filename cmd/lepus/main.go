@@ -1,0 +1,68 @@
+// Command lepus is the Lepus workflow backend: one binary, many subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "lepus:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `lepus — the Lepus workflow backend
+
+Usage:
+  lepus serve               run the API and the workers (embedded SQLite by default)
+  lepus migrate             create or upgrade the database tables, then exit
+  lepus token --user ID     print a bearer token for a user [--ttl 24h]
+  lepus sandbox             run the provider sandbox alone [--addr 127.0.0.1:8081]
+  lepus sample-images DIR   write two synthetic portraits (scene.png, face.png) to try Lepus with
+  lepus version             print the version
+
+Configuration comes from environment variables; see README.md.
+`
+
+// run is the whole program; main only supplies the process's environment.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("missing subcommand")
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return runServe(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, getenv, stdout, stderr)
+	case "token":
+		return runToken(rest, getenv, stdout, stderr)
+	case "sandbox":
+		return runSandbox(ctx, rest, getenv, stdout, stderr)
+	case "sample-images":
+		return runSampleImages(rest, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "lepus", version)
+		return nil
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown subcommand %q", cmd)
+	}
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lepus-ai/lepus/internal/auth"
+)
+
+const testSecret = "test-secret-test-secret-test-secret-0123"
+
+// lepusServer is `lepus serve` booted through run on a free port.
+type lepusServer struct {
+	url    string
+	signer *auth.Signer
+}
+
+// startServe boots run(["serve"]) with env on top of fast test defaults,
+// waits until it serves, and stops it when the test ends.
+func startServe(t *testing.T, env map[string]string) *lepusServer {
+	t.Helper()
+	vars := map[string]string{
+		"LEPUS_ADDR":                "127.0.0.1:0",
+		"LEPUS_DATA_DIR":            t.TempDir(),
+		"LEPUS_JWT_SECRET":          testSecret,
+		"LEPUS_POLL_INTERVAL":       "50ms",
+		"LEPUS_QUEUE_POLL_INTERVAL": "20ms",
+		"LEPUS_RETRY_BASE":          "20ms",
+		"LEPUS_LOG_LEVEL":           "warn",
+		"SANDBOX_IMAGE_LATENCY":     "100ms",
+		"SANDBOX_VIDEO_LATENCY":     "150ms",
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, []string{"serve"}, func(k string) string { return vars[k] }, nil, pw, testLog{t})
+		pw.CloseWithError(fmt.Errorf("serve returned: %v", err))
+		done <- err
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("serve did not stop")
+		}
+	})
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("serve did not start: %v", err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	fields := strings.Fields(line) // "lepus serving at URL (mode)"
+	if len(fields) < 4 {
+		t.Fatalf("unexpected first line %q", line)
+	}
+	return &lepusServer{url: fields[3], signer: startSigner(t)}
+}
+
+// startSigner signs tokens with the tests' LEPUS_JWT_SECRET.
+func startSigner(t *testing.T) *auth.Signer {
+	t.Helper()
+	signer, err := auth.NewSigner([]byte(testSecret), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer
+}
+
+func (s *lepusServer) token(t *testing.T, user string) string {
+	t.Helper()
+	tok, err := s.signer.Sign(user, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// do sends a request and decodes a JSON answer into out (if non-nil).
+func (s *lepusServer) do(t *testing.T, method, path, token string, body io.Reader, header map[string]string, out any) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, s.url+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %d %s: decode: %v", method, path, resp.StatusCode, data, err)
+		}
+	}
+	return resp
+}
+
+func (s *lepusServer) postJSON(t *testing.T, path, token string, body any, header map[string]string, out any) *http.Response {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	h := map[string]string{"Content-Type": "application/json"}
+	for k, v := range header {
+		h[k] = v
+	}
+	return s.do(t, http.MethodPost, path, token, bytes.NewReader(b), h, out)
+}
+
+type uploadResp struct {
+	ID, URL, Mime string
+	Bytes         int64
+	Width, Height int
+}
+
+func (s *lepusServer) upload(t *testing.T, token string, data []byte) (*http.Response, uploadResp) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("file", "photo.png")
+	_, _ = fw.Write(data)
+	_ = mw.Close()
+	var out uploadResp
+	resp := s.do(t, http.MethodPost, "/uploads", token, &buf, map[string]string{"Content-Type": mw.FormDataContentType()}, nil)
+	body, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(body, &out)
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, out
+}
+
+type taskResp struct {
+	ID       string
+	Type     string
+	Status   string
+	Progress int
+	Error    *struct{ Code, Message string }
+	Assets   []struct {
+		ID, Kind, Mime, URL string
+		Width, Height       int
+		DurationS           float64 `json:"duration_s"`
+		Bytes               int64
+	}
+	Effective map[string]map[string]any
+	Notes     []string
+	Cost      int
+}
+
+type problemResp struct {
+	Title  string
+	Status int
+	Detail string
+	Errors []struct{ Message, Location string }
+}
+
+// mentions reports whether the problem names field in a location or message.
+func (p problemResp) mentions(field string) bool {
+	if strings.Contains(p.Detail, field) {
+		return true
+	}
+	for _, e := range p.Errors {
+		if strings.Contains(e.Location, field) || strings.Contains(e.Message, field) {
+			return true
+		}
+	}
+	return false
+}
+
+type testLog struct{ t *testing.T }
+
+func (w testLog) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

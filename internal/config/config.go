@@ -1,0 +1,262 @@
+// Package config reads Lepus's configuration from environment variables into
+// one typed struct. Nothing else in the program reads the environment.
+package config
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of a lepus process.
+type Config struct {
+	// Addr is the listen address. Default "127.0.0.1:8080" (LEPUS_ADDR).
+	Addr string
+	// DataDir holds the SQLite database, local blobs and the generated JWT
+	// secret. Default "./lepus-data" (LEPUS_DATA_DIR).
+	DataDir string
+	// DatabaseURL is a postgres:// URL or a SQLite path. Default
+	// "<DataDir>/lepus.db" (LEPUS_DATABASE_URL).
+	DatabaseURL string
+	// BlobURL is the gocloud.dev bucket URL. Default "file://<DataDir>/blobs"
+	// (LEPUS_BLOB_URL).
+	BlobURL string
+	// PublicURL is the base of asset, upload and callback URLs. Default
+	// "http://<bound address>" (LEPUS_PUBLIC_URL).
+	PublicURL string
+	// JWTSecret signs and verifies bearer tokens. Default: generated once and
+	// kept in the data dir (LEPUS_JWT_SECRET).
+	JWTSecret string
+	// AllowPrivateURLs lets URL inputs and result downloads reach loopback and
+	// private addresses. Default off; on in sandbox mode
+	// (LEPUS_ALLOW_PRIVATE_URLS).
+	AllowPrivateURLs bool
+	// StartingCredits is the balance a new user starts with. Default 1000
+	// (LEPUS_STARTING_CREDITS).
+	StartingCredits int
+	// Costs overrides the credit cost of task types, e.g.
+	// "face_swap=4,face_swap_video=10" (LEPUS_COSTS). Defaults in DefaultCosts.
+	Costs map[string]int
+	// Workers is how many jobs run at once in this process. Default 50
+	// (LEPUS_WORKERS). Waiting on a provider holds no worker.
+	Workers int
+	// PollInterval, when set, replaces every workflow's provider poll
+	// interval (LEPUS_POLL_INTERVAL); for tests and benchmarks.
+	PollInterval time.Duration
+	// FetchPollInterval is how often the queue looks for due jobs. Default
+	// 1s (LEPUS_QUEUE_POLL_INTERVAL).
+	FetchPollInterval time.Duration
+	// JobTimeout bounds one run of a job (a step or two; waiting on a
+	// provider is not a run). Default 5m (LEPUS_JOB_TIMEOUT).
+	JobTimeout time.Duration
+	// RescueAfter is how long a job may stay running before it is presumed
+	// lost with a crashed process and run again. Default JobTimeout + 1m
+	// (LEPUS_RESCUE_AFTER).
+	RescueAfter time.Duration
+	// RetryBase is the first retry delay; each retry doubles it, capped at
+	// 300 s. Default 1s (LEPUS_RETRY_BASE).
+	RetryBase time.Duration
+	// LogLevel is debug|info|warn|error. Default info (LEPUS_LOG_LEVEL).
+	LogLevel string
+
+	Kling KlingConfig
+}
+
+// KlingConfig configures the Kling provider.
+type KlingConfig struct {
+	// AccessKey and SecretKey (KLING_ACCESS_KEY, KLING_SECRET_KEY). With
+	// neither set, lepus serve runs the built-in provider sandbox.
+	AccessKey string
+	SecretKey string
+	// BaseURL. Default "https://api-singapore.klingai.com" (KLING_BASE_URL).
+	BaseURL string
+	// VideoSlots and ImageSlots cap the account's concurrent provider tasks
+	// per pool across all workers (an image task holds n slots). Defaults 10
+	// and 10 (KLING_VIDEO_SLOTS, KLING_IMAGE_SLOTS). Match them to the
+	// account's resource packs so Lepus never triggers code 1303.
+	VideoSlots int
+	ImageSlots int
+}
+
+// SandboxMode reports whether no provider keys are set, so the built-in
+// provider sandbox stands in for Kling.
+func (c Config) SandboxMode() bool {
+	return c.Kling.AccessKey == "" && c.Kling.SecretKey == ""
+}
+
+// IsPostgres reports whether DatabaseURL selects Postgres.
+func (c Config) IsPostgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// FromEnv reads the configuration through getenv, applies defaults and
+// validates it. Errors name the variable at fault.
+func FromEnv(getenv func(string) string) (Config, error) {
+	var c Config
+	var errs []error
+	c.Addr = getenv("LEPUS_ADDR")
+	c.DataDir = getenv("LEPUS_DATA_DIR")
+	c.DatabaseURL = getenv("LEPUS_DATABASE_URL")
+	c.BlobURL = getenv("LEPUS_BLOB_URL")
+	c.PublicURL = getenv("LEPUS_PUBLIC_URL")
+	c.JWTSecret = getenv("LEPUS_JWT_SECRET")
+	c.LogLevel = getenv("LEPUS_LOG_LEVEL")
+	c.Kling.AccessKey = getenv("KLING_ACCESS_KEY")
+	c.Kling.SecretKey = getenv("KLING_SECRET_KEY")
+	c.Kling.BaseURL = getenv("KLING_BASE_URL")
+
+	allow, err := parseBool("LEPUS_ALLOW_PRIVATE_URLS", getenv)
+	errs = append(errs, err)
+	if allow != nil {
+		c.AllowPrivateURLs = *allow
+	} else {
+		c.AllowPrivateURLs = c.SandboxMode()
+	}
+	c.StartingCredits, err = parseInt("LEPUS_STARTING_CREDITS", getenv)
+	errs = append(errs, err)
+	c.Workers, err = parseInt("LEPUS_WORKERS", getenv)
+	errs = append(errs, err)
+	c.Kling.VideoSlots, err = parseInt("KLING_VIDEO_SLOTS", getenv)
+	errs = append(errs, err)
+	c.Kling.ImageSlots, err = parseInt("KLING_IMAGE_SLOTS", getenv)
+	errs = append(errs, err)
+	c.PollInterval, err = parseDuration("LEPUS_POLL_INTERVAL", getenv)
+	errs = append(errs, err)
+	c.FetchPollInterval, err = parseDuration("LEPUS_QUEUE_POLL_INTERVAL", getenv)
+	errs = append(errs, err)
+	c.JobTimeout, err = parseDuration("LEPUS_JOB_TIMEOUT", getenv)
+	errs = append(errs, err)
+	c.RescueAfter, err = parseDuration("LEPUS_RESCUE_AFTER", getenv)
+	errs = append(errs, err)
+	c.RetryBase, err = parseDuration("LEPUS_RETRY_BASE", getenv)
+	errs = append(errs, err)
+	c.Costs, err = parseCosts(getenv("LEPUS_COSTS"))
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+	c = c.WithDefaults()
+	return c, c.Validate()
+}
+
+// WithDefaults returns c with every unset field at its default.
+func (c Config) WithDefaults() Config {
+	c.Addr = cmp.Or(c.Addr, "127.0.0.1:8080")
+	c.DataDir = cmp.Or(c.DataDir, "./lepus-data")
+	if abs, err := filepath.Abs(c.DataDir); err == nil {
+		c.DataDir = abs
+	}
+	c.DatabaseURL = cmp.Or(c.DatabaseURL, filepath.Join(c.DataDir, "lepus.db"))
+	c.BlobURL = cmp.Or(c.BlobURL, "file://"+filepath.ToSlash(filepath.Join(c.DataDir, "blobs")))
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/") // empty: derived from the bound address by serve
+	c.StartingCredits = cmp.Or(c.StartingCredits, 1000)
+	c.Workers = cmp.Or(c.Workers, 50)
+	c.FetchPollInterval = cmp.Or(c.FetchPollInterval, time.Second)
+	c.RetryBase = cmp.Or(c.RetryBase, time.Second)
+	c.JobTimeout = cmp.Or(c.JobTimeout, 5*time.Minute)
+	c.RescueAfter = cmp.Or(c.RescueAfter, c.JobTimeout+time.Minute)
+	c.LogLevel = cmp.Or(c.LogLevel, "info")
+	c.Kling.BaseURL = strings.TrimRight(cmp.Or(c.Kling.BaseURL, "https://api-singapore.klingai.com"), "/")
+	c.Kling.VideoSlots = cmp.Or(c.Kling.VideoSlots, 10)
+	c.Kling.ImageSlots = cmp.Or(c.Kling.ImageSlots, 10)
+	costs := DefaultCosts()
+	for k, v := range c.Costs {
+		costs[k] = v
+	}
+	c.Costs = costs
+	return c
+}
+
+// Validate reports every invalid field, naming its variable.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("LEPUS_ADDR: %q is not host:port", c.Addr))
+	}
+	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		errs = append(errs, fmt.Errorf("LEPUS_PUBLIC_URL: %q is not an absolute http(s) URL", c.PublicURL))
+	}
+	if (c.Kling.AccessKey == "") != (c.Kling.SecretKey == "") {
+		errs = append(errs, errors.New("KLING_ACCESS_KEY and KLING_SECRET_KEY: set both, or neither for the sandbox"))
+	}
+	if u, err := url.Parse(c.Kling.BaseURL); err != nil || u.Host == "" {
+		errs = append(errs, fmt.Errorf("KLING_BASE_URL: %q is not an absolute URL", c.Kling.BaseURL))
+	}
+	if c.StartingCredits < 0 {
+		errs = append(errs, errors.New("LEPUS_STARTING_CREDITS: must not be negative"))
+	}
+	if c.Workers < 1 || c.Workers > 10000 {
+		errs = append(errs, errors.New("LEPUS_WORKERS: must be 1..10000"))
+	}
+	if c.Kling.VideoSlots < 1 || c.Kling.ImageSlots < 9 {
+		errs = append(errs, errors.New("KLING_VIDEO_SLOTS must be >= 1 and KLING_IMAGE_SLOTS >= 9 (an image task may hold n = 9 slots)"))
+	}
+	if c.RescueAfter < c.JobTimeout {
+		errs = append(errs, errors.New("LEPUS_RESCUE_AFTER: must be at least LEPUS_JOB_TIMEOUT"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("LEPUS_LOG_LEVEL: %q is not debug|info|warn|error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+func parseInt(name string, getenv func(string) string) (int, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not a whole number", name, v)
+	}
+	return n, nil
+}
+
+func parseDuration(name string, getenv func(string) string) (time.Duration, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s: %q is not a duration like 500ms or 5s", name, v)
+	}
+	return d, nil
+}
+
+func parseBool(name string, getenv func(string) string) (*bool, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return nil, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %q is not true/false/1/0", name, v)
+	}
+	return &b, nil
+}
+
+func parseCosts(v string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, n, ok := strings.Cut(part, "=")
+		cost, err := strconv.Atoi(strings.TrimSpace(n))
+		if !ok || err != nil || cost < 0 {
+			return nil, fmt.Errorf("LEPUS_COSTS: %q is not type=credits", part)
+		}
+		out[strings.TrimSpace(k)] = cost
+	}
+	return out, nil
+}

@@ -1,0 +1,46 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+)
+
+type assetOutput struct {
+	Body AssetView
+}
+
+func registerAssets(api huma.API, h *handlers) {
+	huma.Register(api, huma.Operation{
+		OperationID: "get-asset", Method: http.MethodGet, Path: "/assets/{id}",
+		Summary: "Get an asset's metadata (owner only)", Tags: []string{"Assets"}, Security: secured, Errors: []int{401, 404},
+	}, func(ctx context.Context, in *contentInput) (*assetOutput, error) {
+		a, err := h.app.GetAsset(ctx, userID(ctx), in.ID)
+		if err != nil {
+			return nil, problem(h.log, err)
+		}
+		return &assetOutput{Body: assetView(h.app, a)}, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "get-asset-content", Method: http.MethodGet, Path: "/assets/{id}/content",
+		Summary: "Download an asset (owner only; supports Range)", Tags: []string{"Assets"}, Security: secured, Errors: []int{401, 404},
+	}, func(ctx context.Context, in *contentInput) (*huma.StreamResponse, error) {
+		a, rd, err := h.app.OpenAsset(ctx, userID(ctx), in.ID)
+		if err != nil {
+			return nil, problem(h.log, err)
+		}
+		return &huma.StreamResponse{Body: func(hctx huma.Context) {
+			defer rd.Close()
+			r, w := humago.Unwrap(hctx)
+			ext := map[string]string{"image/png": ".png", "image/jpeg": ".jpg", "video/mp4": ".mp4"}[a.Mime]
+			w.Header().Set("Content-Type", a.Mime)
+			w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s%s"`, a.ID, ext))
+			w.Header().Set("Cache-Control", "private, max-age=3600")
+			http.ServeContent(w, r, "", a.CreatedAt, rd)
+		}}, nil
+	})
+}

@@ -1,0 +1,97 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/sse"
+
+	"github.com/lepus-ai/lepus/internal/lepus"
+)
+
+// StatusEvent is sent when a task's status changes, and first of all.
+type StatusEvent struct {
+	TaskID   string           `json:"task_id"`
+	Status   lepus.TaskStatus `json:"status"`
+	Progress int              `json:"progress"`
+	Step     string           `json:"step"`
+	Error    *lepus.TaskError `json:"error"`
+}
+
+// ProgressEvent is sent when a task's progress or step changes.
+type ProgressEvent struct {
+	TaskID   string `json:"task_id"`
+	Progress int    `json:"progress"`
+	Step     string `json:"step"`
+}
+
+// eventsRecheck bounds how stale a stream can be when the change happened
+// in another process (the in-process hub only sees this one).
+const eventsRecheck = 2 * time.Second
+
+func registerEvents(api huma.API, h *handlers) {
+	sse.Register(api, huma.Operation{
+		OperationID: "task-events", Method: http.MethodGet, Path: "/tasks/{id}/events",
+		Summary: "Stream a task's status, progress and asset events until it ends (SSE)",
+		Tags:    []string{"Tasks"}, Security: secured, Errors: []int{401, 404},
+	}, map[string]any{
+		"status":   StatusEvent{},
+		"progress": ProgressEvent{},
+		"asset":    AssetView{},
+	}, func(ctx context.Context, in *taskIDInput, send sse.Sender) {
+		user := userID(ctx)
+		t, err := h.app.GetTask(ctx, user, in.ID)
+		if err != nil {
+			// Headers are already sent for SSE; an error event is the best we can do.
+			_ = send(sse.Message{Data: StatusEvent{TaskID: in.ID, Status: "", Error: &lepus.TaskError{Code: "not_found", Message: "task not found"}}})
+			return
+		}
+		wake, stop := h.app.Hub.Subscribe(t.ID)
+		defer stop()
+		tick := time.NewTicker(eventsRecheck)
+		defer tick.Stop()
+
+		var last *lepus.Task
+		seen := map[string]bool{}
+		for {
+			if err := sendChanges(send, h, last, t, seen); err != nil {
+				return
+			}
+			if t.Status.Terminal() {
+				return
+			}
+			last = t
+			select {
+			case <-ctx.Done():
+				return
+			case <-wake:
+			case <-tick.C:
+			}
+			if t, err = h.app.GetTask(ctx, user, in.ID); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// sendChanges sends the events that take a client from prev to cur.
+func sendChanges(send sse.Sender, h *handlers, prev, cur *lepus.Task, seen map[string]bool) error {
+	for i := range cur.Assets {
+		a := &cur.Assets[i]
+		if !seen[a.ID] {
+			seen[a.ID] = true
+			if err := send.Data(assetView(h.app, a)); err != nil {
+				return err
+			}
+		}
+	}
+	if prev == nil || prev.Status != cur.Status {
+		return send.Data(StatusEvent{TaskID: cur.ID, Status: cur.Status, Progress: cur.Progress, Step: cur.Step, Error: cur.Error})
+	}
+	if prev.Progress != cur.Progress || prev.Step != cur.Step {
+		return send.Data(ProgressEvent{TaskID: cur.ID, Progress: cur.Progress, Step: cur.Step})
+	}
+	return nil
+}

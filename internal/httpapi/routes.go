@@ -1,0 +1,79 @@
+// Package httpapi is Lepus's HTTP API: huma v2 on the standard ServeMux,
+// OpenAPI 3.1 at /openapi.json, problem+json errors, SSE task events.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/lepus-ai/lepus/internal/app"
+	"github.com/lepus-ai/lepus/internal/auth"
+)
+
+// Deps are what the handlers need.
+type Deps struct {
+	App     *app.Service
+	Auth    *auth.Signer
+	Logger  *slog.Logger
+	Version string
+	// Extra mounts additional plain handlers (the provider sandbox) by pattern.
+	Extra map[string]http.Handler
+}
+
+// NewHandler returns the whole HTTP surface. Every route is listed here.
+func NewHandler(d Deps) http.Handler {
+	mux := http.NewServeMux()
+	cfg := huma.DefaultConfig("Lepus", d.Version)
+	cfg.Info.Description = "Workflow backend of an AI photo and video app: submit a job, watch it, download the results."
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
+	}
+	api := humago.New(mux, cfg)
+	h := &handlers{app: d.App, log: d.Logger, version: d.Version}
+	api.UseMiddleware(authMiddleware(api, d.Auth))
+
+	registerHealth(api, h)
+	registerUploads(api, h)
+	registerTasks(api, h)
+	registerFaceSwap(api, h)
+	registerAssets(api, h)
+	registerCredits(api, h)
+	registerCallbacks(api, h)
+	registerEvents(api, h)
+
+	for pattern, handler := range d.Extra {
+		mux.Handle(pattern, handler)
+	}
+	return recoverer(d.Logger, mux)
+}
+
+// handlers carries the dependencies every handler shares.
+type handlers struct {
+	app     *app.Service
+	log     *slog.Logger
+	version string
+}
+
+// secured marks an operation as needing a bearer token.
+var secured = []map[string][]string{{"bearer": {}}}
+
+// recoverer turns a panic into a logged 500 instead of a dropped connection.
+func recoverer(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
+				w.Header().Set("Content-Type", "application/problem+json")
+				w.WriteHeader(http.StatusInternalServerError)
+				_, _ = w.Write([]byte(`{"title":"Internal Server Error","status":500,"detail":"internal error"}`))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

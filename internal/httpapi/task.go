@@ -1,0 +1,117 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/lepus-ai/lepus/internal/app"
+	"github.com/lepus-ai/lepus/internal/lepus"
+	"github.com/lepus-ai/lepus/internal/workflow"
+)
+
+// TaskOutput is the response of every endpoint that returns one task.
+type TaskOutput struct {
+	Status   int
+	Location string `header:"Location"`
+	Replayed string `header:"Idempotent-Replayed"`
+	Body     TaskView
+}
+
+type createInput[R any] struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Send the same key with the same body to get the same task back instead of a second one."`
+	Body           R
+}
+
+// registerCreate registers POST path for a workflow whose request type is R.
+func registerCreate[R any, PR interface {
+	*R
+	workflow.Request
+}](api huma.API, h *handlers, taskType, path, summary string) {
+	huma.Register(api, huma.Operation{
+		OperationID: "create-" + taskType, Method: http.MethodPost, Path: path,
+		Summary: summary, Tags: []string{"Workflows"}, Security: secured,
+		DefaultStatus: http.StatusAccepted, MaxBodyBytes: 64 << 10,
+		Errors: []int{400, 401, 402, 409, 413, 422},
+	}, func(ctx context.Context, in *createInput[R]) (*TaskOutput, error) {
+		t, created, err := h.app.CreateTask(ctx, app.CreateTaskParams{
+			UserID: userID(ctx), Type: taskType, Request: PR(&in.Body), IdempotencyKey: in.IdempotencyKey,
+		})
+		if err != nil {
+			return nil, problem(h.log, err)
+		}
+		out := &TaskOutput{Status: http.StatusAccepted, Location: "/tasks/" + t.ID, Body: taskView(h.app, t)}
+		if !created {
+			out.Status, out.Replayed = http.StatusOK, "true"
+		}
+		return out, nil
+	})
+}
+
+func registerFaceSwap(api huma.API, h *handlers) {
+	registerCreate[workflow.FaceSwapRequest](api, h, "face_swap", "/kling/face-swap",
+		"Swap the face of one photo into another, optionally animated into a video")
+}
+
+type taskIDInput struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+type listInput struct {
+	Status string `query:"status" enum:"pending,processing,completed,failed,canceled," doc:"Only tasks in this status."`
+	Type   string `query:"type" maxLength:"64" doc:"Only tasks of this type."`
+	Cursor string `query:"cursor" maxLength:"512" doc:"The next_cursor of the previous page."`
+	Limit  int    `query:"limit" minimum:"0" maximum:"100" doc:"Page size (default 20)."`
+}
+
+type listOutput struct {
+	Body struct {
+		Tasks      []TaskView `json:"tasks"`
+		NextCursor string     `json:"next_cursor" doc:"Pass as cursor for the next page; empty on the last page."`
+	}
+}
+
+func registerTasks(api huma.API, h *handlers) {
+	huma.Register(api, huma.Operation{
+		OperationID: "get-task", Method: http.MethodGet, Path: "/tasks/{id}",
+		Summary: "Get a task", Tags: []string{"Tasks"}, Security: secured, Errors: []int{401, 404},
+	}, func(ctx context.Context, in *taskIDInput) (*TaskOutput, error) {
+		t, err := h.app.GetTask(ctx, userID(ctx), in.ID)
+		if err != nil {
+			return nil, problem(h.log, err)
+		}
+		return &TaskOutput{Status: http.StatusOK, Body: taskView(h.app, t)}, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "list-tasks", Method: http.MethodGet, Path: "/tasks",
+		Summary: "List your tasks, newest first", Tags: []string{"Tasks"}, Security: secured, Errors: []int{401, 422},
+	}, func(ctx context.Context, in *listInput) (*listOutput, error) {
+		tasks, next, err := h.app.ListTasks(ctx, &lepus.TaskListParams{
+			UserID: userID(ctx), Status: lepus.TaskStatus(in.Status), Type: in.Type, Cursor: in.Cursor, Limit: in.Limit,
+		})
+		if err != nil {
+			return nil, problem(h.log, err)
+		}
+		out := &listOutput{}
+		out.Body.Tasks = make([]TaskView, 0, len(tasks))
+		for _, t := range tasks {
+			out.Body.Tasks = append(out.Body.Tasks, taskView(h.app, t))
+		}
+		out.Body.NextCursor = next
+		return out, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "cancel-task", Method: http.MethodPost, Path: "/tasks/{id}/cancel",
+		Summary: "Cancel a task that has not ended; its credits are refunded", Tags: []string{"Tasks"},
+		Security: secured, Errors: []int{401, 404, 409},
+	}, func(ctx context.Context, in *taskIDInput) (*TaskOutput, error) {
+		t, err := h.app.CancelTask(ctx, userID(ctx), in.ID)
+		if err != nil {
+			return nil, problem(h.log, err)
+		}
+		return &TaskOutput{Status: http.StatusOK, Body: taskView(h.app, t)}, nil
+	})
+}

@@ -1,0 +1,74 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/lepus-ai/lepus/internal/app"
+	"github.com/lepus-ai/lepus/internal/lepus"
+)
+
+// UploadView describes a stored upload.
+type UploadView struct {
+	ID     string `json:"id"`
+	URL    string `json:"url" doc:"Public, unguessable URL of the content; use it as a workflow image URL."`
+	Mime   string `json:"mime"`
+	Bytes  int64  `json:"bytes"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+}
+
+type uploadInput struct {
+	RawBody huma.MultipartFormFiles[struct {
+		File huma.FormFile `form:"file" required:"true" doc:"A JPEG, PNG or WebP image (WebP is stored as PNG)."`
+	}]
+}
+
+type uploadOutput struct {
+	Body UploadView
+}
+
+type contentInput struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+func registerUploads(api huma.API, h *handlers) {
+	huma.Register(api, huma.Operation{
+		OperationID: "create-upload", Method: http.MethodPost, Path: "/uploads",
+		Summary: "Upload an image to use as a workflow input", Tags: []string{"Uploads"}, Security: secured,
+		DefaultStatus: http.StatusCreated, MaxBodyBytes: app.MaxUploadBytes + 1<<20, BodyReadTimeout: 2 * time.Minute,
+		Errors: []int{401, 413, 422},
+	}, func(ctx context.Context, in *uploadInput) (*uploadOutput, error) {
+		f := in.RawBody.Data().File
+		if !f.IsSet {
+			return nil, problem(h.log, lepus.FieldErrorf("body.file", "is required"))
+		}
+		up, err := h.app.CreateUpload(ctx, userID(ctx), f)
+		if err != nil {
+			return nil, problem(h.log, err)
+		}
+		return &uploadOutput{Body: UploadView{ID: up.ID, URL: h.app.UploadURL(up.ID), Mime: up.Mime,
+			Bytes: up.Bytes, Width: up.Width, Height: up.Height}}, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "get-upload-content", Method: http.MethodGet, Path: "/uploads/{id}",
+		Summary: "Download an upload (public: the id is the secret)", Tags: []string{"Uploads"}, Errors: []int{404},
+	}, func(ctx context.Context, in *contentInput) (*huma.StreamResponse, error) {
+		up, rd, err := h.app.OpenUpload(ctx, in.ID)
+		if err != nil {
+			return nil, problem(h.log, err)
+		}
+		return &huma.StreamResponse{Body: func(hctx huma.Context) {
+			defer rd.Close()
+			r, w := humago.Unwrap(hctx)
+			w.Header().Set("Content-Type", up.Mime)
+			w.Header().Set("Cache-Control", "private, max-age=86400")
+			http.ServeContent(w, r, "", up.CreatedAt, rd)
+		}}, nil
+	})
+}

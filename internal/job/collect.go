@@ -1,0 +1,134 @@
+package job
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/lepus-ai/lepus/internal/blob"
+	"github.com/lepus-ai/lepus/internal/fetch"
+	"github.com/lepus-ai/lepus/internal/lepus"
+	"github.com/lepus-ai/lepus/internal/media"
+)
+
+// collect copies every result of a stage into blob storage and records an
+// Asset for each. Keys are deterministic, so a retried copy overwrites.
+func (r *run) collect(ctx context.Context, i int, st *lepus.Stage) error {
+	for j := range st.Results {
+		res := &st.Results[j]
+		if res.AssetID != "" {
+			continue
+		}
+		a, err := r.store(ctx, i, st, j, res)
+		if err != nil {
+			return err
+		}
+		res.AssetID = a.ID
+		if err := r.save(ctx); err != nil {
+			return err
+		}
+	}
+	st.Phase = lepus.PhaseDone
+	r.t.Progress = r.progress(i, 1)
+	r.t.Step = st.Name + ".done"
+	return r.save(ctx)
+}
+
+func (r *run) store(ctx context.Context, i int, st *lepus.Stage, j int, res *lepus.Result) (*lepus.Asset, error) {
+	resp, err := r.e.Fetch.Open(ctx, res.URL)
+	if err != nil {
+		if errors.Is(err, fetch.ErrForbiddenAddress) {
+			return nil, permanent("result_refused", fmt.Sprintf("the %s result URL is not allowed: %v", st.Name, err), false)
+		}
+		return nil, fmt.Errorf("download %s result %d: %w", st.Name, j, err)
+	}
+	defer resp.Body.Close()
+
+	a := &lepus.Asset{
+		TaskID: r.t.ID, UserID: r.t.UserID, Stage: st.Name, Index: j, Kind: res.Kind,
+		ProviderURL: res.URL, ProviderID: res.ProviderID, Model: requestModel(st.Request),
+		Primary: i == 0 && j == 0, DurationS: res.DurationS,
+	}
+	var body io.Reader = resp.Body
+	if res.Kind == lepus.AssetVideo {
+		a.Mime = "video/mp4"
+	} else {
+		info, rd, err := media.SniffImage(resp.Body)
+		if err != nil {
+			return nil, permanent("bad_result", fmt.Sprintf("the %s result is not a readable image: %v", st.Name, err), true)
+		}
+		a.Mime, a.Width, a.Height, body = info.Mime, info.Width, info.Height, rd
+	}
+	a.StorageKey = resultKey(r.t, st.Name, j, a.Mime)
+	if a.Bytes, err = r.e.Blob.Put(ctx, a.StorageKey, a.Mime, body); err != nil {
+		return nil, fmt.Errorf("store %s result %d: %w", st.Name, j, err)
+	}
+	if a.Kind == lepus.AssetVideo && a.DurationS <= 0 {
+		a.DurationS, err = videoDuration(ctx, r.e.Blob, a.StorageKey)
+		if err != nil {
+			r.log.Warn("read video duration", "error", err)
+		}
+	}
+	a, err = r.e.Store.AssetUpsert(ctx, a)
+	if err != nil {
+		return nil, fmt.Errorf("record asset: %w", err)
+	}
+	return a, nil
+}
+
+func videoDuration(ctx context.Context, b *blob.Store, key string) (float64, error) {
+	rd, err := b.Open(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	defer rd.Close()
+	return media.MP4Duration(rd)
+}
+
+// resultKey is the one storage scheme for results: keyed by user and task,
+// so a retried upload overwrites rather than duplicates.
+func resultKey(t *lepus.Task, stage string, i int, mime string) string {
+	ext := ".bin"
+	switch {
+	case mime == "image/png":
+		ext = ".png"
+	case mime == "image/jpeg":
+		ext = ".jpg"
+	case mime == "image/webp":
+		ext = ".webp"
+	case strings.HasPrefix(mime, "video/"):
+		ext = ".mp4"
+	}
+	return path.Join("results", SafeSegment(t.UserID), t.ID, fmt.Sprintf("%s-%d%s", stage, i, ext))
+}
+
+func requestModel(req json.RawMessage) string {
+	var m struct {
+		ModelName string `json:"model_name"`
+	}
+	_ = json.Unmarshal(req, &m)
+	return m.ModelName
+}
+
+// SafeSegment returns s if it is a harmless storage path segment, else a
+// hash of it, so user ids can never climb out of their prefix.
+func SafeSegment(s string) string {
+	ok := s != "" && s != "." && s != ".." && len(s) <= 128
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '@') {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return "u" + hex.EncodeToString(sum[:16])
+}

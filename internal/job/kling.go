@@ -1,0 +1,93 @@
+package job
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/lepus-ai/lepus/internal/lepus"
+	"github.com/lepus-ai/lepus/internal/provider/kling"
+)
+
+// klingProvider adapts the Kling client to Provider.
+type klingProvider struct {
+	client *kling.Client
+}
+
+// NewKlingProvider returns the Provider for stages whose Provider is "kling".
+func NewKlingProvider(c *kling.Client) Provider { return &klingProvider{client: c} }
+
+func (p *klingProvider) Submit(ctx context.Context, st *lepus.Stage) (string, error) {
+	t, err := p.client.Create(ctx, st.Endpoint, json.RawMessage(st.Request))
+	if err != nil {
+		return "", err
+	}
+	return t.TaskID, nil
+}
+
+func (p *klingProvider) Find(ctx context.Context, st *lepus.Stage) (string, bool, error) {
+	t, err := p.client.Get(ctx, st.Endpoint, st.ExternalID)
+	if err != nil {
+		if p.Classify(err) == OutcomeNotFound {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	return t.TaskID, true, nil
+}
+
+func (p *klingProvider) Poll(ctx context.Context, st *lepus.Stage) (*PollResult, error) {
+	t, err := p.client.Get(ctx, st.Endpoint, st.ProviderTaskID)
+	if err != nil {
+		return nil, err
+	}
+	switch t.TaskStatus {
+	case kling.StatusSucceed:
+		res := &PollResult{State: PollSucceeded}
+		for _, img := range t.TaskResult.Images {
+			res.Results = append(res.Results, lepus.Result{Kind: lepus.AssetImage, URL: img.URL})
+		}
+		for _, v := range t.TaskResult.Videos {
+			d, _ := strconv.ParseFloat(strings.TrimSpace(v.Duration), 64)
+			res.Results = append(res.Results, lepus.Result{Kind: lepus.AssetVideo, URL: v.URL, ProviderID: v.ID, DurationS: d})
+		}
+		if len(res.Results) == 0 {
+			return &PollResult{State: PollFailed, Message: "the provider reported success but returned no result"}, nil
+		}
+		return res, nil
+	case kling.StatusFailed:
+		return &PollResult{State: PollFailed, Message: cmpOr(t.TaskStatusMsg, "no reason given")}, nil
+	default:
+		return &PollResult{State: PollRunning}, nil
+	}
+}
+
+func (p *klingProvider) Classify(err error) Outcome {
+	var apiErr *kling.APIError
+	if errors.As(err, &apiErr) && apiErr.Code == 1201 && strings.Contains(apiErr.Message, "external_task_id") {
+		return OutcomeDuplicate
+	}
+	switch kling.Classify(err) {
+	case kling.ClassBusy:
+		return OutcomeBusy
+	case kling.ClassNotFound:
+		return OutcomeNotFound
+	case kling.ClassInvalid:
+		return OutcomeReject
+	case kling.ClassAccount:
+		return OutcomeAccount
+	case kling.ClassAuth:
+		return OutcomeAuth
+	default:
+		return OutcomeRetry
+	}
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

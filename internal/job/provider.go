@@ -1,0 +1,60 @@
+package job
+
+import (
+	"context"
+
+	"github.com/lepus-ai/lepus/internal/lepus"
+)
+
+// Provider drives one provider's tasks for the engine. Implementations
+// translate the provider's protocol; the engine owns ordering, persistence
+// and retries.
+type Provider interface {
+	// Submit sends the stage's persisted Request and returns the provider's task id.
+	Submit(ctx context.Context, st *lepus.Stage) (string, error)
+	// Find looks a stage up by its ExternalID, for a retry after a submit
+	// whose outcome is unknown. found is false if the provider never accepted it.
+	Find(ctx context.Context, st *lepus.Stage) (id string, found bool, err error)
+	// Poll reports the state of the stage's provider task.
+	Poll(ctx context.Context, st *lepus.Stage) (*PollResult, error)
+	// Classify says what the engine should do about an error from the provider.
+	Classify(err error) Outcome
+}
+
+// PollResult is one observation of a provider task.
+type PollResult struct {
+	State   PollState
+	Message string // the provider's reason when failed
+	Results []lepus.Result
+}
+
+// PollState is the coarse state of a provider task.
+type PollState int
+
+// Provider task states.
+const (
+	PollRunning PollState = iota
+	PollSucceeded
+	PollFailed
+)
+
+// Outcome is the engine's reaction to a provider error.
+type Outcome int
+
+// Outcomes of Provider.Classify.
+const (
+	// OutcomeRetry: transient; retry with backoff (costs an attempt).
+	OutcomeRetry Outcome = iota
+	// OutcomeBusy: no free provider slot; wait without costing an attempt.
+	OutcomeBusy
+	// OutcomeDuplicate: the provider already has a task with our external id.
+	OutcomeDuplicate
+	// OutcomeNotFound: the provider has no such task.
+	OutcomeNotFound
+	// OutcomeReject: the request is refused for good; fail with the provider's message.
+	OutcomeReject
+	// OutcomeAccount: the provider account cannot run tasks (billing, permission); fail and alert.
+	OutcomeAccount
+	// OutcomeAuth: the provider refuses our credentials; fail as a configuration error.
+	OutcomeAuth
+)

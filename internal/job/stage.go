@@ -1,0 +1,183 @@
+package job
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/lepus-ai/lepus/internal/lepus"
+	"github.com/lepus-ai/lepus/internal/workflow"
+)
+
+// slotWait is how long a task waits before asking again for a provider slot.
+func (r *run) slotWait() error { return snooze(r.def.Policy.PollInterval) }
+
+// submit builds (once) and sends the stage's provider request. The attempt
+// is persisted before the call, so a retry after a crash first asks the
+// provider whether the request arrived (by our external id) and never pays
+// twice.
+func (r *run) submit(ctx context.Context, i int, st *lepus.Stage) error {
+	p, err := r.provider(st)
+	if err != nil {
+		return err
+	}
+	if st.Request == nil {
+		cb := ""
+		if r.e.CallbackURL != nil {
+			cb = r.e.CallbackURL(r.t.CallbackToken)
+		}
+		body, err := r.def.Build(r.t, st, workflow.Env{CallbackURL: cb})
+		if err != nil {
+			return permanent("internal", err.Error(), false)
+		}
+		if st.Request, err = json.Marshal(body); err != nil {
+			return permanent("internal", fmt.Sprintf("encode %s request: %v", st.Name, err), false)
+		}
+	}
+	if st.Slot != "" {
+		ok, err := r.e.Store.SlotAcquire(ctx, &lepus.SlotAcquireParams{
+			Pool: st.Slot, Capacity: r.e.Slots[st.Slot], Holder: slotHolder(r.t, st), TaskID: r.t.ID, Cost: max(st.SlotCost, 1),
+		})
+		if err != nil {
+			return fmt.Errorf("acquire provider slot: %w", err)
+		}
+		if !ok {
+			r.t.Step = st.Name + ".waiting_for_slot"
+			if err := r.save(ctx); err != nil {
+				return err
+			}
+			return r.slotWait()
+		}
+	}
+	if st.SubmitAttempts > 0 {
+		id, found, err := p.Find(ctx, st)
+		if err != nil {
+			return r.providerError(st, "reconcile", err)
+		}
+		if found {
+			r.log.Info("adopted provider task from an earlier attempt", "stage", st.Name, "provider_task_id", id)
+			return r.submitted(ctx, i, st, id)
+		}
+	}
+	st.SubmitAttempts++
+	r.t.Step = st.Name + ".submit"
+	if err := r.save(ctx); err != nil {
+		return err
+	}
+	id, err := p.Submit(ctx, st)
+	if err != nil {
+		if p.Classify(err) == OutcomeDuplicate {
+			id, found, ferr := p.Find(ctx, st)
+			if ferr == nil && found {
+				return r.submitted(ctx, i, st, id)
+			}
+		}
+		return r.providerError(st, "submit", err)
+	}
+	return r.submitted(ctx, i, st, id)
+}
+
+func (r *run) submitted(ctx context.Context, i int, st *lepus.Stage, providerTaskID string) error {
+	now := r.e.Now()
+	st.ProviderTaskID = providerTaskID
+	st.SubmittedAt = &now
+	st.Phase = lepus.PhaseWait
+	r.t.Status = lepus.StatusProcessing
+	if r.t.StartedAt == nil {
+		r.t.StartedAt = &now
+	}
+	r.t.Step = st.Name + ".wait"
+	r.t.Progress = r.progress(i, 0.15)
+	r.log.Info("provider task submitted", "stage", st.Name, "provider_task_id", providerTaskID)
+	return r.save(ctx)
+}
+
+// wait polls the provider once; while it runs, the job snoozes a poll interval.
+func (r *run) wait(ctx context.Context, i int, st *lepus.Stage) error {
+	p, err := r.provider(st)
+	if err != nil {
+		return err
+	}
+	res, err := p.Poll(ctx, st)
+	if err != nil {
+		return r.providerError(st, "poll", err)
+	}
+	st.Polls++
+	switch res.State {
+	case PollSucceeded:
+		st.Results = res.Results
+		st.Phase = lepus.PhaseCollect
+		r.t.Step = st.Name + ".collect"
+		r.t.Progress = r.progress(i, 0.8)
+		if err := r.save(ctx); err != nil {
+			return err
+		}
+		r.releaseSlot(ctx, st)
+		return nil
+	case PollFailed:
+		return permanent("provider_failed", fmt.Sprintf("%s failed the %s step: %s", st.Provider, st.Name, res.Message), false)
+	}
+	pol := r.def.Policy
+	if pol.MaxPolls > 0 && st.Polls >= pol.MaxPolls {
+		return permanent("provider_timeout", fmt.Sprintf("%s did not finish the %s step within %d polls (%s); the task was stopped",
+			st.Provider, st.Name, pol.MaxPolls, pol.PollInterval*time.Duration(pol.MaxPolls)), true)
+	}
+	// Creep toward the "done" milestone so clients see movement.
+	frac := 0.15 + 0.65*float64(st.Polls)/float64(st.Polls+6)
+	r.t.Progress = r.progress(i, frac)
+	if err := r.save(ctx); err != nil {
+		return err
+	}
+	return snooze(pol.PollInterval)
+}
+
+func (r *run) releaseSlot(ctx context.Context, st *lepus.Stage) {
+	if st.Slot == "" {
+		return
+	}
+	if err := r.e.Store.SlotRelease(ctx, slotHolder(r.t, st)); err != nil {
+		r.log.Warn("release provider slot", "error", err)
+	}
+}
+
+// providerError decides between retry, wait and failure for a provider error.
+func (r *run) providerError(st *lepus.Stage, op string, err error) error {
+	p, _ := r.provider(st)
+	switch p.Classify(err) {
+	case OutcomeBusy:
+		r.log.Info("provider has no free slot; waiting", "stage", st.Name, "op", op)
+		return r.slotWait()
+	case OutcomeReject:
+		return permanent("provider_rejected", fmt.Sprintf("%s rejected the %s request: %v", st.Provider, st.Name, err), false)
+	case OutcomeAccount:
+		r.log.Error("ALERT provider account cannot run tasks", "stage", st.Name, "error", err)
+		return permanent("provider_account", fmt.Sprintf("%s account problem: %v", st.Provider, err), true)
+	case OutcomeAuth:
+		r.log.Error("ALERT provider refused Lepus's credentials", "stage", st.Name, "error", err)
+		return permanent("provider_auth", fmt.Sprintf("%s refused Lepus's credentials; check the provider keys: %v", st.Provider, err), true)
+	case OutcomeNotFound:
+		if op == "poll" {
+			return permanent("provider_lost", fmt.Sprintf("%s no longer knows the %s task %s", st.Provider, st.Name, st.ProviderTaskID), true)
+		}
+	}
+	return fmt.Errorf("%s %s: %w", st.Name, op, err)
+}
+
+func (r *run) provider(st *lepus.Stage) (Provider, error) {
+	p := r.e.Providers[st.Provider]
+	if p == nil {
+		return nil, permanent("internal", fmt.Sprintf("no provider %q configured", st.Provider), false)
+	}
+	return p, nil
+}
+
+// progress maps a fraction of stage i onto the task's 0–100 scale; stages
+// share the scale equally.
+func (r *run) progress(i int, frac float64) int {
+	n := float64(len(r.t.Stages))
+	p := int((float64(i) + frac) / n * 100)
+	return max(r.t.Progress, min(p, 99))
+}
+
+func slotHolder(t *lepus.Task, st *lepus.Stage) string { return t.ID + "/" + st.Name }

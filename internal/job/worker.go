@@ -1,0 +1,104 @@
+package job
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/lepus-ai/lepus/internal/lepus"
+	"github.com/lepus-ai/lepus/internal/workflow"
+)
+
+// Args are the job arguments of every workflow: the task id. The kind, a
+// type parameter, names the workflow, so each workflow is its own job kind
+// (visible as such in River UI) served by the same worker.
+type Args[K kind] struct {
+	TaskID string `json:"task_id"`
+}
+
+// Kind is the workflow's task type.
+func (Args[K]) Kind() string { var k K; return k.name() }
+
+type kind interface{ name() string }
+
+// One job kind per workflow. A new workflow adds a type here and a line in Register.
+type (
+	faceSwapKind struct{}
+)
+
+func (faceSwapKind) name() string { return "face_swap" }
+
+// worker runs one job kind through the engine.
+type worker[K kind] struct {
+	river.WorkerDefaults[Args[K]]
+	e      *Engine
+	policy workflow.Policy
+	def    time.Duration
+}
+
+func (w *worker[K]) Work(ctx context.Context, j *river.Job[Args[K]]) error {
+	return w.e.Run(ctx, j.Args.TaskID, j.Attempt, j.MaxAttempts)
+}
+
+// Timeout bounds one run: the queue's job timeout, or the workflow's hard
+// limit if that is shorter.
+func (w *worker[K]) Timeout(*river.Job[Args[K]]) time.Duration {
+	if w.policy.HardLimit > 0 {
+		return min(w.policy.HardLimit, w.def)
+	}
+	return w.def
+}
+
+// Kinds maps task types to job inserts, and registers their workers.
+type Kinds struct {
+	insert map[string]func(taskID string) river.JobArgs
+	policy map[string]workflow.Policy
+}
+
+// Register adds a worker for every workflow to workers and returns the
+// kinds for inserting. It fails if a workflow has no job kind.
+// jobTimeout is the queue's per-run timeout (DefaultJobTimeout if zero).
+func Register(workers *river.Workers, e *Engine, reg *workflow.Registry, jobTimeout time.Duration) (*Kinds, error) {
+	defaultTimeout := cmpDur(jobTimeout, DefaultJobTimeout)
+	k := &Kinds{insert: map[string]func(string) river.JobArgs{}, policy: map[string]workflow.Policy{}}
+	add(workers, e, reg, k, faceSwapKind{}, defaultTimeout)
+	for _, t := range reg.Types() {
+		if k.insert[t] == nil {
+			return nil, fmt.Errorf("job: workflow %q has no job kind", t)
+		}
+	}
+	return k, nil
+}
+
+func add[K kind](workers *river.Workers, e *Engine, reg *workflow.Registry, k *Kinds, kd K, def time.Duration) {
+	d := reg.Get(kd.name())
+	if d == nil {
+		return
+	}
+	if workers != nil {
+		river.AddWorker[Args[K]](workers, &worker[K]{e: e, policy: d.Policy, def: def})
+	}
+	k.insert[kd.name()] = func(id string) river.JobArgs { return Args[K]{TaskID: id} }
+	k.policy[kd.name()] = d.Policy
+}
+
+// Enqueue returns the lepus.TaskCreateParams.Enqueue function: it inserts
+// the task's job in the task's transaction.
+func (k *Kinds) Enqueue(c *Client) func(ctx context.Context, tx *sql.Tx, t *lepus.Task) (int64, error) {
+	return func(ctx context.Context, tx *sql.Tx, t *lepus.Task) (int64, error) {
+		mk := k.insert[t.Type]
+		if mk == nil {
+			return 0, fmt.Errorf("enqueue: no job kind for %q", t.Type)
+		}
+		res, err := c.InsertTx(ctx, tx, mk(t.ID), &river.InsertOpts{
+			Queue: QueueName, MaxAttempts: k.policy[t.Type].MaxRetries + 1,
+		})
+		if err != nil {
+			return 0, fmt.Errorf("enqueue %s: %w", t.Type, err)
+		}
+		return res.Job.ID, nil
+	}
+}

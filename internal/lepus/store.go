@@ -1,0 +1,134 @@
+package lepus
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Store is the persistence Lepus needs. One implementation serves SQLite and
+// Postgres through database/sql; a shared conformance suite tests both.
+// Every method is safe for concurrent use.
+type Store interface {
+	// DB is the underlying pool, shared with the queue.
+	DB() *sql.DB
+
+	// TaskCreate accepts a task in one transaction: it resolves the
+	// idempotency key, opens the user's credit account with the starting
+	// grant if it has none, debits the cost (ECredits if short), inserts the
+	// task and calls Enqueue with the same transaction so the queue job
+	// commits with the row. When the key was seen before with the same
+	// request hash it returns that task and created=false; with another hash
+	// it returns EConflict.
+	TaskCreate(ctx context.Context, p *TaskCreateParams) (task *Task, created bool, err error)
+	// TaskGet returns a task with its assets, or ENotFound.
+	TaskGet(ctx context.Context, id string) (*Task, error)
+	// TaskGetByCallbackToken returns the task owning a callback token, or ENotFound.
+	TaskGetByCallbackToken(ctx context.Context, token string) (*Task, error)
+	// TaskList returns a user's tasks, newest first, with cursor pagination.
+	TaskList(ctx context.Context, p *TaskListParams) (tasks []*Task, next string, err error)
+	// TaskSave writes the mutable progress fields of a task that has not
+	// ended (status pending|processing only): Status, Progress, Step, Stages,
+	// Notes, StartedAt. It returns ErrTaskEnded if the task has ended.
+	TaskSave(ctx context.Context, t *Task) error
+	// TaskFinish moves a task to a terminal status exactly once: it records
+	// the error, sets FinishedAt, releases every provider slot the task holds
+	// and, for failed or canceled tasks, refunds the cost exactly once. OnTx,
+	// if set, runs inside the same transaction (to cancel the queue job).
+	// It returns ErrTaskEnded if the task had already ended.
+	TaskFinish(ctx context.Context, p *TaskFinishParams) (*Task, error)
+	// TaskListUnfinished returns tasks not yet ended, oldest first (for
+	// operators and the crash-recovery tests).
+	TaskListUnfinished(ctx context.Context, limit int) ([]*Task, error)
+
+	// AssetUpsert stores an asset keyed by (TaskID, Stage, Index): a second
+	// call with the same key updates the row and keeps its id.
+	AssetUpsert(ctx context.Context, a *Asset) (*Asset, error)
+	// AssetGet returns an asset, or ENotFound.
+	AssetGet(ctx context.Context, id string) (*Asset, error)
+
+	// UploadCreate records an upload.
+	UploadCreate(ctx context.Context, u *Upload) error
+	// UploadGet returns an upload, or ENotFound.
+	UploadGet(ctx context.Context, id string) (*Upload, error)
+
+	// CreditBalance returns a user's balance; a user without an account has
+	// the starting grant (the account is created on first debit).
+	CreditBalance(ctx context.Context, userID string, grant int) (int, error)
+	// CreditLedger returns a user's ledger entries, newest first.
+	CreditLedger(ctx context.Context, userID string, limit int) ([]LedgerEntry, error)
+
+	// SlotAcquire takes cost units of a provider concurrency pool for holder
+	// if the pool's used units plus cost stay within capacity. It is atomic
+	// across processes and idempotent per holder (a holder that already has
+	// its slot gets true again without taking more).
+	SlotAcquire(ctx context.Context, p *SlotAcquireParams) (bool, error)
+	// SlotRelease gives back the holder's units; releasing twice is a no-op.
+	SlotRelease(ctx context.Context, holder string) error
+	// SlotUsage returns the units in use in a pool.
+	SlotUsage(ctx context.Context, pool string) (int, error)
+}
+
+// TaskCreateParams are the inputs of Store.TaskCreate. Task carries ID,
+// UserID, Type, Input, Stages, Notes, Cost, CallbackToken, IdempotencyKey and
+// RequestHash; status starts pending.
+type TaskCreateParams struct {
+	Task *Task
+	// Grant is the starting balance of a user who has no credit account yet.
+	Grant int
+	// Enqueue inserts the queue job in tx and returns its id.
+	Enqueue func(ctx context.Context, tx *sql.Tx, t *Task) (jobID int64, err error)
+}
+
+// TaskListParams filter Store.TaskList. Empty fields do not filter.
+type TaskListParams struct {
+	UserID string
+	Status TaskStatus
+	Type   string
+	// IdempotencyKey, when set, finds the task created with that key.
+	IdempotencyKey string
+	// Cursor is the opaque next value of a previous page.
+	Cursor string
+	// Limit defaults to 20 and is capped at 100.
+	Limit int
+}
+
+// TaskFinishParams are the inputs of Store.TaskFinish.
+type TaskFinishParams struct {
+	ID     string
+	Status TaskStatus // completed, failed or canceled
+	Error  *TaskError
+	// Progress to record; completed tasks are set to 100 regardless.
+	Progress int
+	// Stages and Notes, when non-nil, replace the stored ones.
+	Stages []Stage
+	Notes  []string
+	// OnTx runs inside the finishing transaction.
+	OnTx func(ctx context.Context, tx *sql.Tx, t *Task) error
+}
+
+// SlotAcquireParams are the inputs of Store.SlotAcquire.
+type SlotAcquireParams struct {
+	Pool     string
+	Capacity int
+	Holder   string // e.g. "<task id>/image"
+	TaskID   string
+	Cost     int
+}
+
+// LedgerEntry is one credit movement.
+type LedgerEntry struct {
+	ID        int64
+	UserID    string
+	TaskID    string
+	Kind      string // grant | debit | refund
+	Amount    int    // positive for grant and refund, negative for debit
+	CreatedAt time.Time
+}
+
+// Ledger entry kinds.
+const (
+	LedgerGrant  = "grant"
+	LedgerDebit  = "debit"
+	LedgerRefund = "refund"
+)

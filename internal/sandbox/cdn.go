@@ -1,0 +1,72 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// renderTimeout bounds making one result; it is shared by every download
+// waiting for it, so it does not follow any one request's context.
+const renderTimeout = 2 * time.Minute
+
+var contentTypes = map[string]string{"png": "image/png", "mp4": "video/mp4"}
+
+// handleCDN serves GET /sandbox/cdn/{task}/{index}.{ext}: plain, unauthenticated
+// URLs like Kling's CDN. Results are rendered on first download.
+func (s *Sandbox) handleCDN(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("task")
+	name := r.PathValue("file")
+	idxStr, ext, _ := strings.Cut(name, ".")
+	idx, err := strconv.Atoi(idxStr)
+
+	s.mu.Lock()
+	t := s.tasks[id]
+	ok := err == nil && t != nil && t.status == statusSucceed &&
+		idx >= 0 && idx < len(t.spec.outputs) && t.spec.outputs[idx].ext == ext
+	s.mu.Unlock()
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	data, err := s.result(t, idx)
+	if err != nil {
+		s.log.Error("sandbox: render result", "task_id", id, "index", idx, "err", err)
+		http.Error(w, "cannot render result", http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("Content-Type", contentTypes[ext])
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(data))
+}
+
+// result returns output idx of t, rendering it once however many downloads
+// ask at the same time, with at most one render per CPU.
+func (s *Sandbox) result(t *task, idx int) ([]byte, error) {
+	key := t.id + "/" + strconv.Itoa(idx)
+	if b, ok := s.results.get(key); ok {
+		return b, nil
+	}
+	v, err, _ := s.renderGroup.Do(key, func() (any, error) {
+		if b, ok := s.results.get(key); ok {
+			return b, nil
+		}
+		s.renderSem <- struct{}{}
+		defer func() { <-s.renderSem }()
+		ctx, cancel := context.WithTimeout(context.Background(), renderTimeout)
+		defer cancel()
+		b, err := t.spec.render(ctx, s, idx)
+		if err != nil {
+			return nil, fmt.Errorf("render %s: %w", key, err)
+		}
+		s.results.add(key, b)
+		return b, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]byte), nil
+}

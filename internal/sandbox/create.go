@@ -1,0 +1,197 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// maxCreateBody bounds a create body: up to ten base64 images of 10 MB.
+const maxCreateBody = 160 << 20
+
+// Counters are create outcomes since start, reported by /sandbox/stats, so a
+// benchmark can tell paid tasks from refused and dropped requests.
+type Counters struct {
+	Attempts  int `json:"attempts"`  // create requests seen
+	Accepted  int `json:"accepted"`  // tasks created (paid)
+	Rejected  int `json:"rejected"`  // creates answered with an error code
+	Busy      int `json:"busy"`      // of which 1303 (over the concurrency cap)
+	Resets    int `json:"resets"`    // connections dropped (Reset and AfterAccept)
+	Succeeded int `json:"succeeded"` // tasks ended succeed
+	Failed    int `json:"failed"`    // tasks ended failed
+}
+
+// handleCreate serves POST {path}: faults first, then validation, admission
+// (duplicate id and concurrency cap), input checks, and acceptance.
+func (s *Sandbox) handleCreate(ep *endpoint) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxCreateBody))
+		if err != nil {
+			s.writeError(w, r, codeError(1200, "cannot read request body"))
+			return
+		}
+		f := s.nextFault(peekExternalID(body))
+		if !sleep(r.Context(), f.Delay) {
+			return
+		}
+		if f.Reset {
+			s.count(func(c *Counters) { c.Resets++ })
+			resetConn(w)
+			return
+		}
+		if f.Code != 0 {
+			s.reject(w, r, codeError(f.Code, ""))
+			return
+		}
+		sp, e := ep.validate(body)
+		if e != nil {
+			s.reject(w, r, e)
+			return
+		}
+		// Admission is checked before the slow input fetches so a flood of
+		// over-cap creates stays cheap, and again when accepting.
+		if e := s.admit(sp); e != nil {
+			s.reject(w, r, e)
+			return
+		}
+		for _, in := range sp.images {
+			if e := s.checkImage(r.Context(), in); e != nil {
+				s.reject(w, r, e)
+				return
+			}
+		}
+		view, e := s.accept(ep, sp, s.resultBase(r))
+		if e != nil {
+			s.reject(w, r, e)
+			return
+		}
+		if f.AfterAccept {
+			s.count(func(c *Counters) { c.Resets++ })
+			resetConn(w)
+			return
+		}
+		s.writeData(w, r, view)
+	}
+}
+
+// nextFault counts the attempt and returns the fault this create suffers:
+// the next injected one, else a random one per the configured rates.
+func (s *Sandbox) nextFault(externalID string) Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.attempts[externalID]++
+	s.stats.Attempts++
+	if len(s.faults) > 0 {
+		f := s.faults[0]
+		s.faults = s.faults[1:]
+		return f
+	}
+	if s.cfg.ResetRate > 0 && rand.Float64() < s.cfg.ResetRate {
+		return Fault{Reset: true}
+	}
+	if s.cfg.FailureRate > 0 && rand.Float64() < s.cfg.FailureRate {
+		return Fault{Code: s.cfg.FailureCodes[rand.IntN(len(s.cfg.FailureCodes))]}
+	}
+	return Fault{}
+}
+
+func (s *Sandbox) reject(w http.ResponseWriter, r *http.Request, e *apiError) {
+	s.log.Debug("sandbox: create rejected", "path", r.URL.Path, "code", e.code, "message", e.message)
+	s.count(func(c *Counters) {
+		c.Rejected++
+		if e.code == 1303 {
+			c.Busy++
+		}
+	})
+	s.writeError(w, r, e)
+}
+
+func (s *Sandbox) count(f func(*Counters)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(&s.stats)
+}
+
+// admit reports why sp cannot be accepted now, or nil.
+func (s *Sandbox) admit(sp *spec) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.admitLocked(sp)
+}
+
+func (s *Sandbox) admitLocked(sp *spec) *apiError {
+	if sp.externalID != "" && s.byExternal[sp.externalID] != nil {
+		return invalidf("external_task_id already exists")
+	}
+	if s.cfg.Concurrency > 0 && s.slots+sp.cost > s.cfg.Concurrency {
+		return codeError(1303, "")
+	}
+	return nil
+}
+
+// accept creates the task and starts its lifecycle.
+func (s *Sandbox) accept(ep *endpoint, sp *spec, base string) (taskView, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.admitLocked(sp); e != nil {
+		return taskView{}, e
+	}
+	now := s.cfg.Now().UnixMilli()
+	t := &task{
+		id:        strconv.FormatUint(s.idBase+s.seq.Add(1), 10),
+		ep:        ep,
+		spec:      sp,
+		baseURL:   base,
+		latency:   s.cfg.ImageLatency,
+		status:    statusSubmitted,
+		createdAt: now,
+		updatedAt: now,
+	}
+	if ep.video {
+		t.latency = s.cfg.VideoLatency
+	}
+	if sp.externalID != "" {
+		s.byExternal[sp.externalID] = t
+		if msg, ok := s.failOnFinish[sp.externalID]; ok {
+			t.failMsg = msg
+			delete(s.failOnFinish, sp.externalID)
+		}
+	}
+	s.tasks[t.id] = t
+	ep.tasks = append(ep.tasks, t)
+	s.submissions[sp.externalID]++
+	s.stats.Accepted++
+	s.slots += sp.cost
+	s.running++
+	if !s.closed {
+		s.startLocked(t)
+	}
+	s.log.Debug("sandbox: task accepted", "task_id", t.id, "external_task_id", sp.externalID, "path", ep.path)
+	return s.viewLocked(t), nil
+}
+
+// resultBase is the base URL of result links: PublicURL, else the host the
+// client reached us on.
+func (s *Sandbox) resultBase(r *http.Request) string {
+	if s.cfg.PublicURL != "" {
+		return strings.TrimRight(s.cfg.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// peekExternalID reads external_task_id from a body that may be invalid, so
+// every attempt is counted under its id.
+func peekExternalID(body []byte) string {
+	var v struct {
+		ExternalTaskID string `json:"external_task_id"`
+	}
+	_ = json.Unmarshal(body, &v)
+	return v.ExternalTaskID
+}

@@ -1,0 +1,100 @@
+package sandbox
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ConfigFromEnv returns DefaultConfig overridden by SANDBOX_* variables read
+// through getenv (so the CLI, not this package, touches the environment):
+//
+//	SANDBOX_IMAGE_LATENCY, SANDBOX_VIDEO_LATENCY, SANDBOX_RESPONSE_DELAY
+//	    durations ("3s", "250ms") or plain seconds ("1.5")
+//	SANDBOX_FAILURE_RATE, SANDBOX_RESET_RATE   fractions in [0, 1]
+//	SANDBOX_FAILURE_CODES                      comma list of Kling codes
+//	SANDBOX_CONCURRENCY                        slots, 0 = unlimited
+//	SANDBOX_PUBLIC_URL                         base of result URLs
+//	SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY     accepted credentials
+//
+// Errors name the variable at fault.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	cfg := DefaultConfig()
+	durations := []struct {
+		name string
+		dst  *time.Duration
+		zero bool // whether 0 is allowed
+	}{
+		{"SANDBOX_IMAGE_LATENCY", &cfg.ImageLatency, false},
+		{"SANDBOX_VIDEO_LATENCY", &cfg.VideoLatency, false},
+		{"SANDBOX_RESPONSE_DELAY", &cfg.ResponseDelay, true},
+	}
+	for _, d := range durations {
+		v := strings.TrimSpace(getenv(d.name))
+		if v == "" {
+			continue
+		}
+		dur, err := parseDuration(v)
+		if err != nil || dur < 0 || (dur == 0 && !d.zero) {
+			return Config{}, fmt.Errorf("%s: want a positive duration such as 3s, got %q", d.name, v)
+		}
+		*d.dst = dur
+	}
+	rates := []struct {
+		name string
+		dst  *float64
+	}{
+		{"SANDBOX_FAILURE_RATE", &cfg.FailureRate},
+		{"SANDBOX_RESET_RATE", &cfg.ResetRate},
+	}
+	for _, r := range rates {
+		v := strings.TrimSpace(getenv(r.name))
+		if v == "" {
+			continue
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f > 1 {
+			return Config{}, fmt.Errorf("%s: want a fraction in [0, 1], got %q", r.name, v)
+		}
+		*r.dst = f
+	}
+	if v := strings.TrimSpace(getenv("SANDBOX_FAILURE_CODES")); v != "" {
+		cfg.FailureCodes = nil
+		for part := range strings.SplitSeq(v, ",") {
+			code, err := strconv.Atoi(strings.TrimSpace(part))
+			if err != nil || code == 0 || !knownCode(code) {
+				return Config{}, fmt.Errorf("SANDBOX_FAILURE_CODES: %q is not a Kling error code", strings.TrimSpace(part))
+			}
+			cfg.FailureCodes = append(cfg.FailureCodes, code)
+		}
+	}
+	if v := strings.TrimSpace(getenv("SANDBOX_CONCURRENCY")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return Config{}, fmt.Errorf("SANDBOX_CONCURRENCY: want a whole number >= 0, got %q", v)
+		}
+		cfg.Concurrency = n
+	}
+	if v := strings.TrimSpace(getenv("SANDBOX_PUBLIC_URL")); v != "" {
+		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+			return Config{}, fmt.Errorf("SANDBOX_PUBLIC_URL: want an http(s) URL, got %q", v)
+		}
+		cfg.PublicURL = v
+	}
+	if v := getenv("SANDBOX_ACCESS_KEY"); v != "" {
+		cfg.AccessKey = v
+	}
+	if v := getenv("SANDBOX_SECRET_KEY"); v != "" {
+		cfg.SecretKey = v
+	}
+	return cfg, nil
+}
+
+// parseDuration accepts Go durations and plain seconds.
+func parseDuration(v string) (time.Duration, error) {
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	return time.ParseDuration(v)
+}

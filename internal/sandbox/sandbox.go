@@ -1,0 +1,220 @@
+// Package sandbox is a built-in fake of the Kling API that speaks the real
+// protocol: JWT auth, the response envelope, strict request validation with
+// Kling's error codes, the account concurrency cap, the task lifecycle,
+// callbacks and a CDN serving real PNG and MP4 results. `lepus serve` uses it
+// when no Kling keys are set; tests and benchmarks use it to inject faults.
+//
+// It is built to hold thousands of tasks in flight: a task is a small struct
+// and one timer, and results are rendered lazily on the first CDN download.
+package sandbox
+
+import (
+	"cmp"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// Config configures a Sandbox. Zero fields take the DefaultConfig values.
+type Config struct {
+	// AccessKey and SecretKey are the only credentials the JWT check
+	// accepts. Default "sandbox-ak" / "sandbox-sk".
+	AccessKey, SecretKey string
+	// ImageLatency and VideoLatency are the times from submit to succeed.
+	// Default 3 s / 8 s.
+	ImageLatency, VideoLatency time.Duration
+	// ResponseDelay delays every API response (after the work is done, as a
+	// slow server would). Default 0.
+	ResponseDelay time.Duration
+	// FailureRate is the share of creates refused with a random code from
+	// FailureCodes (default [5000]). Default 0.
+	FailureRate  float64
+	FailureCodes []int
+	// ResetRate is the share of creates whose connection is dropped before
+	// any work. Default 0.
+	ResetRate float64
+	// Concurrency caps the slots of running tasks (an image task holds n
+	// slots, a video task one); over it a create gets 1303. 0 = unlimited.
+	Concurrency int
+	// PublicURL is the base of result URLs. Default: derived from the
+	// create request's Host.
+	PublicURL string
+	// HTTPClient fetches input images and posts callbacks. Default: a client
+	// with a 30 s timeout.
+	HTTPClient *http.Client
+	// Logger receives operational logs. Default: discard.
+	Logger *slog.Logger
+	// Now stamps tasks and checks token times. Default time.Now.
+	Now func() time.Time
+	// CacheBytes bounds the memory kept for fetched inputs and rendered
+	// results, each. Default 256 MiB.
+	CacheBytes int64
+}
+
+// DefaultConfig returns the configuration `lepus serve` uses without keys.
+func DefaultConfig() Config {
+	return Config{
+		AccessKey:    "sandbox-ak",
+		SecretKey:    "sandbox-sk",
+		ImageLatency: 3 * time.Second,
+		VideoLatency: 8 * time.Second,
+		FailureCodes: []int{5000},
+		CacheBytes:   256 << 20,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	c.AccessKey = cmp.Or(c.AccessKey, d.AccessKey)
+	c.SecretKey = cmp.Or(c.SecretKey, d.SecretKey)
+	c.ImageLatency = cmp.Or(c.ImageLatency, d.ImageLatency)
+	c.VideoLatency = cmp.Or(c.VideoLatency, d.VideoLatency)
+	c.CacheBytes = cmp.Or(c.CacheBytes, d.CacheBytes)
+	if len(c.FailureCodes) == 0 {
+		c.FailureCodes = d.FailureCodes
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Sandbox is the fake Kling. It implements http.Handler.
+type Sandbox struct {
+	cfg       Config
+	log       *slog.Logger
+	handler   http.Handler
+	endpoints map[string]*endpoint // by create path
+
+	inputs      *lru // fetched, checked input bytes by source hash
+	results     *lru // rendered outputs by "task_id/index"
+	renderGroup singleflight.Group
+	renderSem   chan struct{}
+
+	idBase uint64
+	seq    atomic.Uint64
+
+	mu           sync.Mutex
+	closed       bool
+	tasks        map[string]*task // by task_id
+	byExternal   map[string]*task // by external_task_id
+	submissions  map[string]int   // accepted creates per external id
+	attempts     map[string]int   // create requests per external id
+	faults       []Fault
+	failOnFinish map[string]string // FailTask calls before the task exists
+	slots        int               // concurrency slots in use
+	running      int               // tasks not yet ended
+	stats        Counters
+}
+
+// New returns a Sandbox serving the endpoints in the registry.
+func New(cfg Config) *Sandbox {
+	cfg = cfg.withDefaults()
+	now := cfg.Now()
+	s := &Sandbox{
+		cfg:          cfg,
+		log:          cfg.Logger,
+		endpoints:    map[string]*endpoint{},
+		inputs:       newLRU(cfg.CacheBytes),
+		results:      newLRU(cfg.CacheBytes),
+		renderSem:    make(chan struct{}, runtime.NumCPU()),
+		idBase:       uint64(now.UnixMilli()) * 100000,
+		tasks:        map[string]*task{},
+		byExternal:   map[string]*task{},
+		submissions:  map[string]int{},
+		attempts:     map[string]int{},
+		failOnFinish: map[string]string{},
+	}
+	for _, ep := range registry() {
+		s.endpoints[ep.path] = ep
+	}
+	s.handler = s.routes()
+	return s
+}
+
+// ServeHTTP serves the Kling API under /v1, results under /sandbox/cdn and
+// counters at /sandbox/stats.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// Submissions returns how many creates were accepted (paid) for
+// externalTaskID: 0 or 1, since a duplicate id is refused. With Attempts it
+// shows a retried step reusing its id instead of paying again.
+func (s *Sandbox) Submissions(externalTaskID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.submissions[externalTaskID]
+}
+
+// Attempts returns how many create requests carried externalTaskID,
+// including rejected and dropped ones.
+func (s *Sandbox) Attempts(externalTaskID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.attempts[externalTaskID]
+}
+
+// Fault is one deterministic misbehaviour for a future create request.
+type Fault struct {
+	// Code refuses the create with this Kling code (e.g. 5000, 1303, 1201)
+	// and the HTTP status Kling uses for it.
+	Code int
+	// Reset drops the connection without a response, before any work.
+	Reset bool
+	// Delay holds the request this long before anything else.
+	Delay time.Duration
+	// AfterAccept accepts the task, then drops the connection before the
+	// reply: the client loses a response for a task that exists.
+	AfterAccept bool
+}
+
+// InjectCreate queues faults; each following create request takes the next
+// one, in order, before random failures are considered.
+func (s *Sandbox) InjectCreate(faults ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, faults...)
+}
+
+// FailTask makes the task with externalTaskID end failed with msg: at once
+// if it is running, or at the end of its latency if it is created later.
+func (s *Sandbox) FailTask(externalTaskID, msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.byExternal[externalTaskID]
+	if t == nil {
+		s.failOnFinish[externalTaskID] = msg
+		return
+	}
+	if t.ended() {
+		return
+	}
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+	s.finishLocked(t, msg)
+}
+
+// Close stops all task timers; running tasks stay where they are.
+func (s *Sandbox) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for _, t := range s.tasks {
+		if t.timer != nil {
+			t.timer.Stop()
+		}
+	}
+}

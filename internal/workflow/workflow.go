@@ -1,0 +1,116 @@
+// Package workflow defines each Lepus workflow: its request, defaults,
+// queue policy, cost, and how its provider stages are planned and built.
+// A workflow is data and small pure functions; the job package runs them.
+package workflow
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/lepus-ai/lepus/internal/lepus"
+)
+
+// Policy is a workflow's queue policy, as in workflows.md "Queue policies at
+// a glance".
+type Policy struct {
+	// MaxRetries is the number of retries after the first attempt.
+	MaxRetries int
+	// PollInterval is how long to wait between provider polls.
+	PollInterval time.Duration
+	// MaxPolls bounds the polls of one provider stage.
+	MaxPolls int
+	// SoftLimit bounds the task's processing time, counted from its first
+	// accepted provider submission; past it the task fails cleanly. Zero: none.
+	SoftLimit time.Duration
+	// HardLimit is Celery's time_limit, which killed a worker process that
+	// ran too long. Lepus holds no process for the task's whole life (waiting
+	// is a snooze), so it bounds each run of the job instead, when shorter
+	// than the queue's job timeout. Zero: the queue's default.
+	HardLimit time.Duration
+}
+
+// Request is a validated workflow request body.
+type Request interface {
+	// Normalize applies defaults and checks the fields the schema cannot,
+	// returning *lepus.Error naming the field.
+	Normalize() error
+	// Images lists the image URL inputs for checking before any provider call.
+	Images() []ImageInput
+}
+
+// ImageInput is one image URL field of a request. The checker may replace
+// *URL (for example with a PNG copy of a WebP upload).
+type ImageInput struct {
+	// Field is the problem location, e.g. "body.face_image_url".
+	Field string
+	URL   *string
+}
+
+// Env is what building a provider request needs from the running system.
+type Env struct {
+	// CallbackURL is where the provider may post status changes; empty when
+	// the provider cannot reach Lepus (then polling alone finishes tasks).
+	CallbackURL string
+}
+
+// Definition describes one workflow.
+type Definition struct {
+	// Type is the task type and the job kind, e.g. "face_swap".
+	Type   string
+	Policy Policy
+	// NewRequest returns an empty request to decode into.
+	NewRequest func() Request
+	// Plan returns the provider stages of a request, in order.
+	Plan func(req Request) []lepus.Stage
+	// Build returns the exact provider request body of a stage. It runs
+	// once, just before the stage's first submit; the body is persisted and
+	// reused by every retry.
+	Build func(t *lepus.Task, st *lepus.Stage, env Env) (any, error)
+	// Cost returns the credits the request costs.
+	Cost func(req Request, costs map[string]int) int
+}
+
+// Registry holds every workflow by type.
+type Registry struct {
+	defs map[string]*Definition
+}
+
+// NewRegistry returns a registry of all Lepus workflows, with polls
+// overridden by pollInterval when it is non-zero (tests and benchmarks).
+func NewRegistry(pollInterval time.Duration) *Registry {
+	r := &Registry{defs: map[string]*Definition{}}
+	for _, d := range []*Definition{faceSwap()} {
+		if pollInterval > 0 {
+			d.Policy.PollInterval = pollInterval
+		}
+		if _, dup := r.defs[d.Type]; dup {
+			panic(fmt.Sprintf("workflow: %s registered twice", d.Type))
+		}
+		r.defs[d.Type] = d
+	}
+	return r
+}
+
+// Get returns the definition of a task type, or nil.
+func (r *Registry) Get(taskType string) *Definition { return r.defs[taskType] }
+
+// Types returns every registered task type, sorted.
+func (r *Registry) Types() []string {
+	out := make([]string, 0, len(r.defs))
+	for t := range r.defs {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// decodeInput decodes a task's stored input into a request of type T.
+func decodeInput[T any](t *lepus.Task) (*T, error) {
+	var req T
+	if err := json.Unmarshal(t.Input, &req); err != nil {
+		return nil, fmt.Errorf("decode %s input: %w", t.Type, err)
+	}
+	return &req, nil
+}
