@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"image"
+	"image/png"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,6 +18,7 @@ func TestServe_BadInput(t *testing.T) {
 	_, scene := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
 	_, tiny := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[1], 200, 200))
 	_, wide := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[1], 1200, 400))
+	_, faceless := s.upload(t, tok, blankPNG(400, 500))
 
 	for _, tc := range []struct {
 		name    string
@@ -28,6 +32,7 @@ func TestServe_BadInput(t *testing.T) {
 		{"UnsupportedScheme", map[string]any{"source_image_url": "ftp://example.com/a.png", "face_image_url": scene.URL}, 422, "body.source_image_url", "http"},
 		{"TinyImage", map[string]any{"source_image_url": tiny.URL, "face_image_url": scene.URL}, 422, "body.source_image_url", "300"},
 		{"AspectRatio", map[string]any{"source_image_url": scene.URL, "face_image_url": wide.URL}, 422, "body.face_image_url", "aspect"},
+		{"NoFace", map[string]any{"source_image_url": scene.URL, "face_image_url": faceless.URL}, 422, "body.face_image_url", "no face"},
 		{"WrongType", map[string]any{"source_image_url": scene.URL, "face_image_url": scene.URL, "resolution": 5}, 422, "body.resolution", ""},
 		{"BadEnum", map[string]any{"source_image_url": scene.URL, "face_image_url": scene.URL, "resolution": "4k"}, 422, "body.resolution", ""},
 		{"BadDuration", map[string]any{"source_image_url": scene.URL, "face_image_url": scene.URL, "video_duration": "7"}, 422, "body.video_duration", ""},
@@ -107,4 +112,15 @@ func problemText(p problemResp) string {
 		s += " " + e.Location + " " + e.Message
 	}
 	return s
+}
+
+// blankPNG is a picture with no face in it.
+func blankPNG(w, h int) []byte {
+	m := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i := range m.Pix {
+		m.Pix[i] = uint8(i * 7)
+	}
+	var buf bytes.Buffer
+	_ = png.Encode(&buf, m)
+	return buf.Bytes()
 }

@@ -53,6 +53,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
 
+	if cfg.DebugAddr != "" {
+		stop, err := startDebug(cfg.DebugAddr, logger)
+		if err != nil {
+			return fmt.Errorf("LEPUS_DEBUG_ADDR: %w", err)
+		}
+		defer stop()
+	}
 	db, err := openDatabase(ctx, cfg, logger)
 	if err != nil {
 		return err

@@ -33,6 +33,15 @@ func (s *Service) checkImage(ctx context.Context, userID string, in workflow.Ima
 		}
 		return "", lepus.FieldErrorf(in.Field, "could not read the image: %v", err)
 	}
+	if in.NeedFace {
+		img, _, err := media.DecodeImage(raw)
+		if err != nil {
+			return "", lepus.FieldErrorf(in.Field, "could not decode the image: %v", err)
+		}
+		if len(media.DetectFaces(img)) == 0 {
+			return "", lepus.FieldErrorf(in.Field, "no face found in the image; use a clear, front-facing photo of one person")
+		}
+	}
 	if info.Format != "webp" {
 		return "", nil
 	}

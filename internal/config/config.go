@@ -62,6 +62,9 @@ type Config struct {
 	// RetryBase is the first retry delay; each retry doubles it, capped at
 	// 300 s. Default 1s (LEPUS_RETRY_BASE).
 	RetryBase time.Duration
+	// DebugAddr, when set, serves Go's pprof and expvar pages on that
+	// address, apart from the API (LEPUS_DEBUG_ADDR). Default off.
+	DebugAddr string
 	// LogLevel is debug|info|warn|error. Default info (LEPUS_LOG_LEVEL).
 	LogLevel string
 
@@ -107,6 +110,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.PublicURL = getenv("LEPUS_PUBLIC_URL")
 	c.JWTSecret = getenv("LEPUS_JWT_SECRET")
 	c.LogLevel = getenv("LEPUS_LOG_LEVEL")
+	c.DebugAddr = getenv("LEPUS_DEBUG_ADDR")
 	c.Kling.AccessKey = getenv("KLING_ACCESS_KEY")
 	c.Kling.SecretKey = getenv("KLING_SECRET_KEY")
 	c.Kling.BaseURL = getenv("KLING_BASE_URL")

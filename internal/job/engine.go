@@ -81,8 +81,11 @@ func (r *run) advance(ctx context.Context) error {
 			st.ExternalID = r.t.ID + "-" + st.Name
 		}
 		for st.Phase != lepus.PhaseDone {
-			if err := r.checkSoftLimit(); err != nil {
-				return err
+			// A result that is ready is collected even past the limit.
+			if st.Phase != lepus.PhaseCollect {
+				if err := r.checkSoftLimit(); err != nil {
+					return err
+				}
 			}
 			var err error
 			switch st.Phase {

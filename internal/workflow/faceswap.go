@@ -33,7 +33,7 @@ const (
 // FaceSwapRequest is the body of POST /kling/face-swap.
 type FaceSwapRequest struct {
 	SourceImageURL string `json:"source_image_url" minLength:"1" maxLength:"4096" doc:"The photo whose scene, pose and body are kept (JPEG, PNG or WebP; at most 10 MB; both sides at least 300 px; aspect ratio within 1:2.5 to 2.5:1). An upload URL from POST /uploads or any public URL."`
-	FaceImageURL   string `json:"face_image_url" minLength:"1" maxLength:"4096" doc:"The photo whose face is put in (same limits)."`
+	FaceImageURL   string `json:"face_image_url" minLength:"1" maxLength:"4096" doc:"The photo whose face is put in (same limits; a face must be found in it)."`
 	CustomPrompt   string `json:"custom_prompt,omitempty" maxLength:"2002" doc:"Extra instructions appended to the face-swap prompt."`
 	Resolution     string `json:"resolution,omitempty" enum:"1k,2k" default:"1k" doc:"Output resolution."`
 	GenerateVideo  bool   `json:"generate_video,omitempty" doc:"Also animate the swapped photo into a short video (omni-video, first frame = the swapped image)."`
@@ -65,7 +65,7 @@ func (r *FaceSwapRequest) Normalize() error {
 func (r *FaceSwapRequest) Images() []ImageInput {
 	return []ImageInput{
 		{Field: "body.source_image_url", URL: &r.SourceImageURL},
-		{Field: "body.face_image_url", URL: &r.FaceImageURL},
+		{Field: "body.face_image_url", URL: &r.FaceImageURL, NeedFace: true},
 	}
 }
 

@@ -46,6 +46,8 @@ type ImageInput struct {
 	// Field is the problem location, e.g. "body.face_image_url".
 	Field string
 	URL   *string
+	// NeedFace refuses an image in which no face is found.
+	NeedFace bool
 }
 
 // Env is what building a provider request needs from the running system.
