@@ -83,8 +83,8 @@ func TestServe_FaceSwapEndToEnd(t *testing.T) {
 			}
 		case "video":
 			d, err := media.MP4Duration(bytes.NewReader(content.Bytes()))
-			if err != nil || d != 5 || a.DurationS != 5 {
-				t.Fatalf("video duration %v (asset says %v): %v", d, a.DurationS, err)
+			if err != nil || d != 5 || a.DurationS != 5 || a.Width == 0 || a.Height == 0 {
+				t.Fatalf("video duration %v (asset says %v, %dx%d): %v", d, a.DurationS, a.Width, a.Height, err)
 			}
 		}
 		if resp := s.do(t, "GET", path, bob, nil, nil, nil); resp.StatusCode != http.StatusNotFound {

@@ -158,7 +158,7 @@ func wire(ctx context.Context, cfg config.Config, db *database, kc *kling.Client
 		Store: db.store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
 		Enqueue:   kinds.Enqueue(queue),
 		CancelJob: job.CancelTx(queue),
-		WakeJob:   job.Wake(queue),
+		WakeJob:   job.Wake(queue, logger),
 		Costs:     cfg.Costs, Grant: cfg.StartingCredits, PublicURL: cfg.PublicURL, Mode: mode,
 		Hub: hub, Now: time.Now, Logger: logger,
 	}

@@ -69,10 +69,9 @@ func (r *run) store(ctx context.Context, i int, st *lepus.Stage, j int, res *lep
 	if a.Bytes, err = r.e.Blob.Put(ctx, a.StorageKey, a.Mime, body); err != nil {
 		return nil, fmt.Errorf("store %s result %d: %w", st.Name, j, err)
 	}
-	if a.Kind == lepus.AssetVideo && a.DurationS <= 0 {
-		a.DurationS, err = videoDuration(ctx, r.e.Blob, a.StorageKey)
-		if err != nil {
-			r.log.Warn("read video duration", "error", err)
+	if a.Kind == lepus.AssetVideo {
+		if err := probeVideo(ctx, r.e.Blob, a); err != nil {
+			r.log.Warn("read video header", "asset_key", a.StorageKey, "error", err)
 		}
 	}
 	a, err = r.e.Store.AssetUpsert(ctx, a)
@@ -82,13 +81,21 @@ func (r *run) store(ctx context.Context, i int, st *lepus.Stage, j int, res *lep
 	return a, nil
 }
 
-func videoDuration(ctx context.Context, b *blob.Store, key string) (float64, error) {
-	rd, err := b.Open(ctx, key)
+// probeVideo reads a stored video's size, and its duration when the
+// provider reported none, from the MP4 header.
+func probeVideo(ctx context.Context, b *blob.Store, a *lepus.Asset) error {
+	rd, err := b.Open(ctx, a.StorageKey)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer rd.Close()
-	return media.MP4Duration(rd)
+	if a.Width, a.Height, err = media.MP4VideoSize(rd); err != nil {
+		return err
+	}
+	if a.DurationS <= 0 {
+		a.DurationS, err = media.MP4Duration(rd)
+	}
+	return err
 }
 
 // resultKey is the one storage scheme for results: keyed by user and task,

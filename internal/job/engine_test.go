@@ -115,7 +115,7 @@ func setup(t *testing.T, o options) *bundle {
 	})
 	svc := &app.Service{
 		Store: store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
-		Enqueue: kinds.Enqueue(queue), CancelJob: job.CancelTx(queue), WakeJob: job.Wake(queue),
+		Enqueue: kinds.Enqueue(queue), CancelJob: job.CancelTx(queue), WakeJob: job.Wake(queue, logger),
 		Costs: config.DefaultCosts(), Grant: grant, PublicURL: "http://lepus.test", Mode: "live",
 		Hub: hub, Now: time.Now, Logger: logger,
 	}

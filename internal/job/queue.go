@@ -133,10 +133,32 @@ func CancelTx(c *Client) func(ctx context.Context, tx *sql.Tx, jobID int64) erro
 	}
 }
 
-// Wake returns a function that makes a waiting (snoozed) job run now.
-func Wake(c *Client) func(ctx context.Context, jobID int64) error {
+// Wake returns a function that makes a waiting (snoozed) job run now, for
+// provider callbacks. A job still running when the callback arrives (or
+// whose snooze River's batch completer has not written yet) cannot be
+// retried, so Wake keeps trying in the background for a few seconds until
+// the job has parked; it returns at once.
+func Wake(c *Client, logger *slog.Logger) func(ctx context.Context, jobID int64) error {
 	return func(ctx context.Context, jobID int64) error {
-		_, err := c.JobRetry(ctx, jobID)
-		return err
+		go func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			for delay := 25 * time.Millisecond; ; delay *= 2 {
+				j, err := c.JobRetry(ctx, jobID)
+				if err != nil {
+					logger.Debug("wake job", "job_id", jobID, "error", err)
+					return
+				}
+				if j.State != rivertype.JobStateRunning || delay > 3*time.Second {
+					return
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(delay):
+				}
+			}
+		}()
+		return nil
 	}
 }

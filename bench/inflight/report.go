@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"time"
+)
+
+// runData is everything measured, handed to the report.
+type runData struct {
+	o          options
+	database   string
+	base       snapshot   // idle, before the first submit
+	samples    []snapshot // every sample of the run
+	sub        submitted
+	tasks      []taskView        // completed tasks from the API
+	cdn        map[string]cdnHit // result downloads by provider task id
+	lepusCPU   time.Duration     // child CPU from the first submit to the end
+	harnessCPU time.Duration     // this process's CPU, same interval
+}
+
+// phases is one task's time split at the points both sides record.
+type phases struct {
+	pickup  time.Duration // API accepted → provider accepted (River fetch + submit step)
+	detect  time.Duration // provider done (started + L) → result download starts (poll granularity)
+	collect time.Duration // result download starts → task completed (download, store, DB)
+	over    time.Duration // finished − created − L
+}
+
+func (d runData) print(w io.Writer) error {
+	n, L, P := d.o.n, d.o.latency, d.o.pollInterval()
+	if len(d.tasks) != n {
+		return fmt.Errorf("the API lists %d completed tasks, want %d", len(d.tasks), n)
+	}
+	var per []phases
+	var lastDone time.Time
+	var last phases
+	var lastCreated time.Time
+	for _, t := range d.tasks {
+		if t.StartedAt == nil || t.FinishedAt == nil || len(t.Assets) != 1 {
+			return fmt.Errorf("task %s completed without start, finish or its one asset: %+v", t.ID, t)
+		}
+		hit, ok := d.cdn[t.ProviderTaskIDs["image"]]
+		if !ok {
+			return fmt.Errorf("task %s: no result download recorded for provider task %q", t.ID, t.ProviderTaskIDs["image"])
+		}
+		ready := t.StartedAt.Add(L)
+		ph := phases{
+			pickup:  t.StartedAt.Sub(t.CreatedAt),
+			detect:  hit.start.Sub(ready),
+			collect: t.FinishedAt.Sub(hit.start),
+			over:    t.FinishedAt.Sub(t.CreatedAt) - L,
+		}
+		per = append(per, ph)
+		if t.FinishedAt.After(lastDone) {
+			lastDone, last, lastCreated = *t.FinishedAt, ph, t.CreatedAt
+		}
+	}
+	total := lastDone.Sub(d.sub.first)
+	var cdnTook []time.Duration
+	for _, h := range d.cdn {
+		cdnTook = append(cdnTook, h.took)
+	}
+	transfer := pct(cdnTook, 0.5)
+	floor := 1 + (d.sub.span()+P/2+transfer).Seconds()/L.Seconds()
+
+	// In flight: every task accepted by the provider, none ended there yet.
+	var all, waiting []snapshot
+	for _, s := range d.samples {
+		if s.at.Before(d.sub.first) {
+			continue
+		}
+		all = append(all, s)
+		if s.sandboxRunning == n {
+			waiting = append(waiting, s)
+		}
+	}
+	maxOf := func(ss []snapshot, f func(snapshot) int64) int64 {
+		var m int64
+		for _, s := range ss {
+			m = max(m, f(s))
+		}
+		return m
+	}
+	rss := func(s snapshot) int64 { return s.rssKB }
+	waitRSS := maxOf(waiting, rss)
+	peakRSS := maxOf(all, func(s snapshot) int64 { return s.hwmKB })
+	perTask := func(kb int64) string {
+		if kb == 0 {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.1f KB", float64(kb-d.base.rssKB)/float64(n))
+	}
+	wall := lastDone.Sub(d.sub.first)
+
+	row := func(k string, v any) { fmt.Fprintf(w, "| %s | %v |\n", k, v) }
+	fmt.Fprintf(w, "\n| metric | value |\n|---|---|\n")
+	row("tasks in flight (n)", n)
+	row("provider latency L / poll interval P", fmt.Sprintf("%s / %s", L, P))
+	row("database", d.database)
+	row("submit: requests/s (n / first send → last 202)", fmt.Sprintf("%.0f (%s for %d)", d.sub.rps(), ms(d.sub.span()), n))
+	row("submit latency p50 / p99 / max", fmt.Sprintf("%s / %s / %s", ms(pct(d.sub.latencies, 0.5)), ms(pct(d.sub.latencies, 0.99)), ms(pct(d.sub.latencies, 1))))
+	row("max sandbox running (in flight at the provider)", maxOf(all, func(s snapshot) int64 { return int64(s.sandboxRunning) }))
+	row("max River jobs running (worker slots held)", maxOf(all, func(s snapshot) int64 { return int64(s.riverRunning) }))
+	row("goroutines: idle / max while all n wait / max", fmt.Sprintf("%d / %d / %d", d.base.goroutines,
+		maxOf(waiting, func(s snapshot) int64 { return int64(s.goroutines) }), maxOf(all, func(s snapshot) int64 { return int64(s.goroutines) })))
+	row("RSS: idle / max while all n wait / peak (VmHWM)", fmt.Sprintf("%s / %s / %s", mb(d.base.rssKB), mb(waitRSS), mb(peakRSS)))
+	row("RSS per in-flight task: (wait max − idle)/n; (peak − idle)/n", perTask(waitRSS)+"; "+perTask(peakRSS))
+	row("Go heap in use: idle / max while all n wait", fmt.Sprintf("%s / %s", mb(d.base.heapInuseKB), mb(maxOf(waiting, func(s snapshot) int64 { return s.heapInuseKB }))))
+	row("samples while all n wait at the provider", fmt.Sprintf("%d of %d (every 500 ms)", len(waiting), len(all)))
+	row("total time (first submit → last finished_at)", secs(total))
+	row("total / L", fmt.Sprintf("%.3f", total.Seconds()/L.Seconds()))
+	row("floor: 1 + (submit span + P/2 + transfer)/L", fmt.Sprintf("%.3f (span %s, P/2 %s, transfer %s)", floor, secs(d.sub.span()), secs(P/2), ms(transfer)))
+	row("per task p50 / max: accepted → provider accepted", p50max(per, func(p phases) time.Duration { return p.pickup }))
+	row("per task p50 / max: provider done → result fetched", p50max(per, func(p phases) time.Duration { return p.detect }))
+	row("per task p50 / max: result fetched → completed", p50max(per, func(p phases) time.Duration { return p.collect }))
+	row("per task p50 / max: (finished − created) − L", p50max(per, func(p phases) time.Duration { return p.over }))
+	row("result download served by the provider p50 / max", fmt.Sprintf("%s / %s", ms(transfer), ms(pct(cdnTook, 1))))
+	row("last task: accepted at / + pickup / + L / + detect / + collect", fmt.Sprintf("%s / %s / %s / %s / %s",
+		secs(lastCreated.Sub(d.sub.first)), secs(last.pickup), secs(L), secs(last.detect), secs(last.collect)))
+	row("lepus CPU (utime+stime), first submit → end", fmt.Sprintf("%s (%.0f%% of one core over %s)", secs(d.lepusCPU), 100*d.lepusCPU.Seconds()/wall.Seconds(), secs(wall)))
+	row("harness CPU (sandbox renders + clients), same span", fmt.Sprintf("%s (%.0f%% of one core)", secs(d.harnessCPU), 100*d.harnessCPU.Seconds()/wall.Seconds()))
+	return nil
+}
+
+// pct is the p-quantile (nearest rank) of ds; 1 is the maximum.
+func pct(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(math.Ceil(p*float64(len(s)))) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func p50max(per []phases, f func(phases) time.Duration) string {
+	ds := make([]time.Duration, len(per))
+	for i, p := range per {
+		ds[i] = f(p)
+	}
+	return fmt.Sprintf("%s / %s", secs(pct(ds, 0.5)), secs(pct(ds, 1)))
+}
+
+func ms(d time.Duration) string   { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+func mb(kb int64) string          { return fmt.Sprintf("%.1f MB", float64(kb)/1024) }

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/lepus-ai/lepus/internal/sample"
+)
+
+// TestServe_CallbackWakesTask polls only once a minute, so the task can only
+// finish within the test's time because Kling's callback (posted by the
+// sandbox) wakes the waiting job, which then re-queries the provider.
+func TestServe_CallbackWakesTask(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, map[string]string{"LEPUS_POLL_INTERVAL": "1m"})
+	tok := s.token(t, "cora")
+	_, scene := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
+	_, face := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[1], 400, 500))
+	var task taskResp
+	s.postJSON(t, "/kling/face-swap", tok, map[string]any{"source_image_url": scene.URL, "face_image_url": face.URL, "generate_video": true}, nil, &task)
+	events := s.events(t, tok, task.ID)
+	if last := events[len(events)-1]; last.name != "status" || !contains(last.data, `"completed"`) {
+		t.Fatalf("last event %s %s", last.name, last.data)
+	}
+}
+
+// TestServe_PrivateURLRefused: outside sandbox mode (or with
+// LEPUS_ALLOW_PRIVATE_URLS off) an input URL on a private or loopback
+// address is refused before anything is paid.
+func TestServe_PrivateURLRefused(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, map[string]string{"LEPUS_ALLOW_PRIVATE_URLS": "false"})
+	tok := s.token(t, "pat")
+	_, scene := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
+	for _, u := range []string{"http://127.0.0.1:9/face.png", "http://10.1.2.3/face.png", "http://localhost/face.png"} {
+		var p problemResp
+		resp := s.postJSON(t, "/kling/face-swap", tok, map[string]any{"source_image_url": scene.URL, "face_image_url": u}, nil, &p)
+		if resp.StatusCode != 422 || !p.mentions("body.face_image_url") || !contains(problemText(p), "LEPUS_ALLOW_PRIVATE_URLS") {
+			t.Fatalf("%s: %d %+v", u, resp.StatusCode, p)
+		}
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
