@@ -148,6 +148,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	base := s.last()
+	var live liveMem
+	if live.idleHeapKB, live.idleStackKB, err = s.liveHeap(ctx); err != nil {
+		return err
+	}
 
 	logf("submitting %d face swaps with %d clients", o.n, o.concurrency)
 	cpu0, hcpu0 := proc.cpu(), harnessCPU()
@@ -156,13 +160,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logf("submitted in %s (%.0f req/s); waiting for completion", sub.span().Round(time.Millisecond), sub.rps())
+	// Three quarters into the provider latency every task still waits:
+	// measure what lepus keeps for them.
+	if err := sleep(ctx, time.Until(sub.first.Add(o.latency*3/4))); err != nil {
+		return err
+	}
+	if s.last().sandboxRunning == o.n {
+		if live.waitHeapKB, live.waitStackKB, err = s.liveHeap(ctx); err != nil {
+			return err
+		}
+	}
 	if err := s.waitDone(ctx, o.n, logf); err != nil {
 		if failed, lerr := api.listTasks(context.WithoutCancel(ctx), "failed"); lerr == nil && len(failed) > 0 {
 			err = fmt.Errorf("%w; first failure: %+v", err, *failed[0].Error)
 		}
 		return err
 	}
-	d := runData{o: o, database: "SQLite (file in the data dir)", base: base, sub: sub,
+	d := runData{o: o, database: "SQLite (file in the data dir)", base: base, live: live, sub: sub,
 		lepusCPU: proc.cpu() - cpu0, harnessCPU: harnessCPU() - hcpu0, cdn: prov.cdnTimes()}
 	stopSampling()
 	s.wait()

@@ -13,12 +13,20 @@ type runData struct {
 	o          options
 	database   string
 	base       snapshot   // idle, before the first submit
+	live       liveMem
 	samples    []snapshot // every sample of the run
 	sub        submitted
 	tasks      []taskView        // completed tasks from the API
 	cdn        map[string]cdnHit // result downloads by provider task id
 	lepusCPU   time.Duration     // child CPU from the first submit to the end
 	harnessCPU time.Duration     // this process's CPU, same interval
+}
+
+// liveMem is the child's heap and stacks in use right after a forced GC,
+// idle and while all n tasks wait at the provider (0: not measured).
+type liveMem struct {
+	idleHeapKB, idleStackKB int64
+	waitHeapKB, waitStackKB int64
 }
 
 // phases is one task's time split at the points both sides record.
@@ -103,12 +111,17 @@ func (d runData) print(w io.Writer) error {
 	row("submit: requests/s (n / first send → last 202)", fmt.Sprintf("%.0f (%s for %d)", d.sub.rps(), ms(d.sub.span()), n))
 	row("submit latency p50 / p99 / max", fmt.Sprintf("%s / %s / %s", ms(pct(d.sub.latencies, 0.5)), ms(pct(d.sub.latencies, 0.99)), ms(pct(d.sub.latencies, 1))))
 	row("max sandbox running (in flight at the provider)", maxOf(all, func(s snapshot) int64 { return int64(s.sandboxRunning) }))
-	row("max River jobs running (worker slots held)", maxOf(all, func(s snapshot) int64 { return int64(s.riverRunning) }))
+	row("max jobs executing (goroutines in Lepus's worker; LEPUS_WORKERS 50)", maxOf(all, func(s snapshot) int64 { return int64(s.executing) }))
+	row("max River jobs in state running (incl. completions not yet written)", maxOf(all, func(s snapshot) int64 { return int64(s.riverRunning) }))
 	row("goroutines: idle / max while all n wait / max", fmt.Sprintf("%d / %d / %d", d.base.goroutines,
 		maxOf(waiting, func(s snapshot) int64 { return int64(s.goroutines) }), maxOf(all, func(s snapshot) int64 { return int64(s.goroutines) })))
 	row("RSS: idle / max while all n wait / peak (VmHWM)", fmt.Sprintf("%s / %s / %s", mb(d.base.rssKB), mb(waitRSS), mb(peakRSS)))
 	row("RSS per in-flight task: (wait max − idle)/n; (peak − idle)/n", perTask(waitRSS)+"; "+perTask(peakRSS))
 	row("Go heap in use: idle / max while all n wait", fmt.Sprintf("%s / %s", mb(d.base.heapInuseKB), mb(maxOf(waiting, func(s snapshot) int64 { return s.heapInuseKB }))))
+	if lm := d.live; lm.waitHeapKB > 0 {
+		idle, wait := lm.idleHeapKB+lm.idleStackKB, lm.waitHeapKB+lm.waitStackKB
+		row("live heap + stacks after a forced GC: idle / all n waiting", fmt.Sprintf("%s / %s (%.1f KB per task)", mb(idle), mb(wait), float64(wait-idle)/float64(n)))
+	}
 	row("samples while all n wait at the provider", fmt.Sprintf("%d of %d (every 500 ms)", len(waiting), len(all)))
 	row("total time (first submit → last finished_at)", secs(total))
 	row("total / L", fmt.Sprintf("%.3f", total.Seconds()/L.Seconds()))

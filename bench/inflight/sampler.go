@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -15,6 +18,7 @@ type snapshot struct {
 	rssKB, hwmKB   int64         // VmRSS, VmHWM
 	cpu            time.Duration // user+system so far
 	goroutines     int
+	executing      int   // goroutines inside Lepus's job worker: worker slots in use
 	heapInuseKB    int64 // runtime.MemStats.HeapInuse
 	sandboxRunning int   // provider tasks submitted and not ended
 	counts               // River running jobs, task statuses
@@ -68,27 +72,93 @@ func (s *sampler) take(ctx context.Context) (snapshot, error) {
 	if smp.rssKB, smp.hwmKB, err = s.proc.memory(); err != nil {
 		return smp, err
 	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.proc.debugAddr+"/debug/vars", nil)
-	resp, err := s.debug.Do(req)
+	vars, err := s.vars(ctx)
 	if err != nil {
-		return smp, fmt.Errorf("debug vars: %w", err)
-	}
-	var vars struct {
-		Goroutines int `json:"goroutines"`
-		Memstats   struct {
-			HeapInuse int64
-		} `json:"memstats"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&vars)
-	resp.Body.Close()
-	if err != nil {
-		return smp, fmt.Errorf("decode debug vars: %w", err)
+		return smp, err
 	}
 	smp.goroutines, smp.heapInuseKB = vars.Goroutines, vars.Memstats.HeapInuse>>10
+	if smp.executing, err = s.executing(ctx); err != nil {
+		return smp, err
+	}
 	if smp.counts, err = s.db.counts(ctx); err != nil {
 		return smp, err
 	}
 	return smp, nil
+}
+
+// debugVars is the part of the child's /debug/vars the benchmark reads.
+type debugVars struct {
+	Goroutines int `json:"goroutines"`
+	Memstats   struct {
+		HeapAlloc, HeapInuse, StackInuse int64
+	} `json:"memstats"`
+}
+
+func (s *sampler) vars(ctx context.Context) (debugVars, error) {
+	var v debugVars
+	b, err := s.get(ctx, "/debug/vars")
+	if err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return v, fmt.Errorf("decode debug vars: %w", err)
+	}
+	return v, nil
+}
+
+// executing counts goroutines whose stack is in Lepus's River worker
+// (internal/job.(*worker).Work): jobs running now, each holding one of the
+// LEPUS_WORKERS slots. River's 'running' rows also include jobs that have
+// returned but whose new state the batch completer has not written yet.
+func (s *sampler) executing(ctx context.Context) (int, error) {
+	b, err := s.get(ctx, "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		return 0, err
+	}
+	// Records are "N @ pc pc …" followed by "#\tpc\tfunc+off\tfile:line" lines.
+	n, count := 0, 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if c, _, ok := strings.Cut(line, " @ "); ok {
+			count, _ = strconv.Atoi(c)
+			continue
+		}
+		if strings.Contains(line, "/internal/job.(*worker[") && strings.Contains(line, "]).Work+") {
+			n += count
+			count = 0 // once per record
+		}
+	}
+	return n, nil
+}
+
+// liveHeap forces a garbage collection in the child (pprof's heap?gc=1)
+// and returns the heap and stack bytes still in use: what lepus really
+// keeps, without the garbage RSS also counts.
+func (s *sampler) liveHeap(ctx context.Context) (heapKB, stackKB int64, err error) {
+	if _, err := s.get(ctx, "/debug/pprof/heap?gc=1"); err != nil {
+		return 0, 0, err
+	}
+	v, err := s.vars(ctx)
+	return v.Memstats.HeapAlloc >> 10, v.Memstats.StackInuse >> 10, err
+}
+
+func (s *sampler) get(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.proc.debugAddr+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.debug.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("debug %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("status %d", resp.StatusCode)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("debug %s: %w", path, err)
+	}
+	return b, nil
 }
 
 // last is the latest sample (zero before the first).
@@ -126,8 +196,8 @@ func (s *sampler) waitDone(ctx context.Context, n int, logf func(string, ...any)
 			s.mu.Lock()
 			failures := s.failures
 			s.mu.Unlock()
-			logf("completed %d/%d; sandbox running %d; river running %d; goroutines %d; rss %d MB (sample failures %d)",
-				smp.completed, n, smp.sandboxRunning, smp.riverRunning, smp.goroutines, smp.rssKB>>10, failures)
+			logf("completed %d/%d; sandbox running %d; river running %d, executing %d; goroutines %d; rss %d MB (sample failures %d)",
+				smp.completed, n, smp.sandboxRunning, smp.riverRunning, smp.executing, smp.goroutines, smp.rssKB>>10, failures)
 			lastLog = time.Now()
 		}
 		if err := sleep(ctx, 200*time.Millisecond); err != nil {

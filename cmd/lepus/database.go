@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -67,6 +68,21 @@ func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 		return nil, err
 	}
 	return d, nil
+}
+
+// loadConfig parses a subcommand's flags, reads the configuration and
+// builds the logger: the start of every subcommand that uses the database.
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer) (config.Config, *slog.Logger, error) {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, nil, err
+	}
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	logger, err := newLogger(stderr, cfg.LogLevel)
+	return cfg, logger, err
 }
 
 // newLogger returns a text logger at the given level.

@@ -5,22 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-
-	"github.com/lepus-ai/lepus/internal/config"
 )
 
 // runMigrate creates or upgrades Lepus's and River's tables.
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := config.FromEnv(getenv)
-	if err != nil {
-		return err
-	}
-	logger, err := newLogger(stderr, cfg.LogLevel)
+	cfg, logger, err := loadConfig(fs, args, getenv, stderr)
 	if err != nil {
 		return err
 	}

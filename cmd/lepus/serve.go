@@ -32,15 +32,7 @@ import (
 // the database), then the sandbox, then the database.
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := config.FromEnv(getenv)
-	if err != nil {
-		return err
-	}
-	logger, err := newLogger(stderr, cfg.LogLevel)
+	cfg, logger, err := loadConfig(fs, args, getenv, stderr)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"image/png"
 	"math"
 	"testing"
+
+	synth "github.com/lepus-ai/lepus/internal/sample"
 )
 
 // testPhoto returns a w x h picture with a diagonal gradient and four
@@ -70,48 +72,7 @@ func paintFace(m *image.RGBA, cx, cy, s float64, skin color.RGBA) {
 	fillEllipse(m, cx, cy+s*0.5, s*0.28, s*0.07, color.RGBA{150, 60, 60, 255})
 	area := image.Rect(int(cx-1.3*s), int(cy-1.5*s), int(cx+1.3*s), int(cy+1.3*s)).Intersect(m.Rect)
 	for range 2 {
-		boxBlur(m, area, int(s*0.09))
-	}
-}
-
-// boxBlur blurs area of m in place with a (2r+1)-wide box, rows then
-// columns.
-func boxBlur(m *image.RGBA, area image.Rectangle, r int) {
-	if r < 1 {
-		return
-	}
-	pass := func(n int, at func(i int) []uint8) {
-		vals := make([][3]int, n)
-		for i := range n {
-			p := at(i)
-			vals[i] = [3]int{int(p[0]), int(p[1]), int(p[2])}
-		}
-		var sum [3]int
-		lo, hi := 0, -1 // window [lo, hi] currently summed
-		for i := range n {
-			for hi < min(n-1, i+r) {
-				hi++
-				for c := range 3 {
-					sum[c] += vals[hi][c]
-				}
-			}
-			for lo < i-r {
-				for c := range 3 {
-					sum[c] -= vals[lo][c]
-				}
-				lo++
-			}
-			p := at(i)
-			for c := range 3 {
-				p[c] = uint8(sum[c] / (hi - lo + 1))
-			}
-		}
-	}
-	for y := area.Min.Y; y < area.Max.Y; y++ {
-		pass(area.Dx(), func(i int) []uint8 { return m.Pix[m.PixOffset(area.Min.X+i, y):] })
-	}
-	for x := area.Min.X; x < area.Max.X; x++ {
-		pass(area.Dy(), func(i int) []uint8 { return m.Pix[m.PixOffset(x, area.Min.Y+i):] })
+		synth.Blur(m, area, int(s*0.09))
 	}
 }
 

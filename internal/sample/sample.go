@@ -48,7 +48,7 @@ func Portrait(p Palette, w, h int) *image.RGBA {
 	fillEllipse(m, cx, cy+s*0.15, s*0.08, s*0.18, darker(p.Skin, 0.75))
 	fillEllipse(m, cx, cy+s*0.5, s*0.28, s*0.07, rgb(150, 60, 60))
 	for range 2 {
-		boxBlur(m, int(s*0.09))
+		Blur(m, m.Rect, int(s*0.09))
 	}
 	return m
 }
@@ -77,12 +77,13 @@ func darker(c color.RGBA, f float64) color.RGBA {
 	return color.RGBA{s(c.R), s(c.G), s(c.B), 255}
 }
 
-// boxBlur blurs m in place with a (2r+1)-wide box, rows then columns.
-func boxBlur(m *image.RGBA, r int) {
+// Blur blurs area of m in place with a (2r+1)-wide box, rows then
+// columns; twice looks like an out-of-focus photo.
+func Blur(m *image.RGBA, area image.Rectangle, r int) {
 	if r < 1 {
 		return
 	}
-	b := m.Rect
+	b := area.Intersect(m.Rect)
 	line := func(n int, px func(i int) []uint8) {
 		vals := make([][3]int, n)
 		for i := range n {
