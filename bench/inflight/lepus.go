@@ -18,20 +18,39 @@ import (
 )
 
 // buildLepus builds cmd/lepus into dir, so the measured process is the real
-// binary and not `go run`'s wrapper.
-func buildLepus(ctx context.Context, dir string) (string, error) {
+// binary and not `go run`'s wrapper. It also returns the commit built.
+func buildLepus(ctx context.Context, dir string) (bin, rev string, err error) {
 	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
+		return "", "", fmt.Errorf("go env GOMOD: %w", err)
 	}
 	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	bin := filepath.Join(dir, "lepus")
+	bin = filepath.Join(dir, "lepus")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/lepus")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build lepus: %w\n%s", err, out)
+		return "", "", fmt.Errorf("build lepus: %w\n%s", err, out)
 	}
-	return bin, nil
+	return bin, revision(ctx, root), nil
+}
+
+// revision names the commit the binary was built from, "-dirty" when the
+// tree had uncommitted changes ("unknown" without git).
+func revision(ctx context.Context, root string) string {
+	git := func(args ...string) string {
+		cmd := exec.CommandContext(ctx, "git", args...)
+		cmd.Dir = root
+		out, _ := cmd.Output()
+		return strings.TrimSpace(string(out))
+	}
+	rev := git("rev-parse", "--short", "HEAD")
+	if rev == "" {
+		return "unknown"
+	}
+	if git("status", "--porcelain") != "" {
+		rev += "-dirty"
+	}
+	return rev
 }
 
 // lepusEnv is the child's environment: ours without any LEPUS_, KLING_ or
@@ -146,22 +165,10 @@ func (p *lepusProc) stop() {
 	}
 }
 
-// cpu is the child's user+system CPU time so far, from /proc/<pid>/stat.
+// cpu is the child's user+system CPU time so far.
 func (p *lepusProc) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the parenthesised command name; utime and stime are
-	// fields 14 and 15 of the whole line, in clock ticks (100 Hz on Linux).
-	s := string(b)
-	rest := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(rest) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(rest[11], 10, 64)
-	st, _ := strconv.ParseInt(rest[12], 10, 64)
-	return time.Duration(ut+st) * (time.Second / 100)
+	c, _ := procCPU(p.pid, false)
+	return c
 }
 
 // memory returns VmRSS and VmHWM of the child in KB, from /proc/<pid>/status.

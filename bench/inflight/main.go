@@ -108,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(tmp)
 
 	logf("building cmd/lepus")
-	bin, err := buildLepus(ctx, tmp)
+	bin, rev, err := buildLepus(ctx, tmp)
 	if err != nil {
 		return err
 	}
@@ -148,13 +148,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	base := s.last()
+	if base.at.IsZero() {
+		return fmt.Errorf("no sample of the idle child: %v", s.err())
+	}
 	var live liveMem
 	if live.idleHeapKB, live.idleStackKB, err = s.liveHeap(ctx); err != nil {
 		return err
 	}
 
 	logf("submitting %d face swaps with %d clients", o.n, o.concurrency)
-	cpu0, hcpu0 := proc.cpu(), harnessCPU()
+	cpu0, hcpu0, pg0 := proc.cpu(), harnessCPU(), postgresCPU()
 	sub, err := submitAll(ctx, api, o.n, o.concurrency, scene, face)
 	if err != nil {
 		return err
@@ -171,13 +174,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if err := s.waitDone(ctx, o.n, logf); err != nil {
-		if failed, lerr := api.listTasks(context.WithoutCancel(ctx), "failed"); lerr == nil && len(failed) > 0 {
-			err = fmt.Errorf("%w; first failure: %+v", err, *failed[0].Error)
+		if failed, lerr := api.listTasks(context.WithoutCancel(ctx), "failed"); lerr == nil && len(failed) > 0 && failed[0].Error != nil {
+			err = fmt.Errorf("%w; first failure: %s: %s", err, failed[0].Error.Code, failed[0].Error.Message)
 		}
 		return err
 	}
 	d := runData{o: o, database: "SQLite (file in the data dir)", base: base, live: live, sub: sub,
 		lepusCPU: proc.cpu() - cpu0, harnessCPU: harnessCPU() - hcpu0, cdn: prov.cdnTimes()}
+	if o.db != "" {
+		d.postgresCPU = postgresCPU() - pg0
+	}
 	stopSampling()
 	s.wait()
 	d.samples = s.all()
@@ -187,13 +193,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if d.tasks, err = api.listTasks(ctx, "completed"); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "inflight: %s %s/%s, %d CPUs, lepus %s, LEPUS_WORKERS default (50)\n",
-		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), bin)
+	fmt.Fprintf(stdout, "inflight: %s %s/%s, %d CPUs; lepus at commit %s, LEPUS_WORKERS default (50)\n",
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), rev)
 	if err := d.print(stdout); err != nil {
 		return err
 	}
-	if s.failures > 0 {
-		fmt.Fprintf(stdout, "\n%d samples skipped; first error: %v\n", s.failures, s.firstErr)
+	if err := s.err(); err != nil {
+		fmt.Fprintf(stdout, "\n%v\n", err)
 	}
 	if tail := proc.logTail(20); tail != "" {
 		fmt.Fprintf(stdout, "\nlepus logged at warn or above (last lines):\n%s\n", tail)

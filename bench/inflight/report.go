@@ -10,16 +10,17 @@ import (
 
 // runData is everything measured, handed to the report.
 type runData struct {
-	o          options
-	database   string
-	base       snapshot   // idle, before the first submit
-	live       liveMem
-	samples    []snapshot // every sample of the run
-	sub        submitted
-	tasks      []taskView        // completed tasks from the API
-	cdn        map[string]cdnHit // result downloads by provider task id
-	lepusCPU   time.Duration     // child CPU from the first submit to the end
-	harnessCPU time.Duration     // this process's CPU, same interval
+	o           options
+	database    string
+	base        snapshot // idle, before the first submit
+	live        liveMem
+	samples     []snapshot // every sample of the run
+	sub         submitted
+	tasks       []taskView        // completed tasks from the API
+	cdn         map[string]cdnHit // result downloads by provider task id
+	lepusCPU    time.Duration     // child CPU from the first submit to the end
+	harnessCPU  time.Duration     // this process's CPU, same interval
+	postgresCPU time.Duration     // the Postgres server's CPU, same interval (-db only)
 }
 
 // liveMem is the child's heap and stacks in use right after a forced GC,
@@ -37,6 +38,8 @@ type phases struct {
 	over    time.Duration // finished − created − L
 }
 
+// print writes the results as a Markdown table (pasted verbatim into
+// BENCHMARKS.md), after checking that every task completed with its asset.
 func (d runData) print(w io.Writer) error {
 	n, L, P := d.o.n, d.o.latency, d.o.pollInterval()
 	if len(d.tasks) != n {
@@ -101,7 +104,6 @@ func (d runData) print(w io.Writer) error {
 		}
 		return fmt.Sprintf("%.1f KB", float64(kb-d.base.rssKB)/float64(n))
 	}
-	wall := lastDone.Sub(d.sub.first)
 
 	row := func(k string, v any) { fmt.Fprintf(w, "| %s | %v |\n", k, v) }
 	fmt.Fprintf(w, "\n| metric | value |\n|---|---|\n")
@@ -111,7 +113,13 @@ func (d runData) print(w io.Writer) error {
 	row("submit: requests/s (n / first send → last 202)", fmt.Sprintf("%.0f (%s for %d)", d.sub.rps(), ms(d.sub.span()), n))
 	row("submit latency p50 / p99 / max", fmt.Sprintf("%s / %s / %s", ms(pct(d.sub.latencies, 0.5)), ms(pct(d.sub.latencies, 0.99)), ms(pct(d.sub.latencies, 1))))
 	row("max sandbox running (in flight at the provider)", maxOf(all, func(s snapshot) int64 { return int64(s.sandboxRunning) }))
-	row("max jobs executing (goroutines in Lepus's worker; LEPUS_WORKERS 50)", maxOf(all, func(s snapshot) int64 { return int64(s.executing) }))
+	exec := func(s snapshot) int64 { return int64(s.executing) }
+	var sum int64
+	for _, s := range waiting {
+		sum += exec(s)
+	}
+	mean := float64(sum) / float64(max(1, len(waiting)))
+	row("jobs executing (in Lepus's worker; LEPUS_WORKERS 50): mean / max while all n wait; max", fmt.Sprintf("%.1f / %d; %d", mean, maxOf(waiting, exec), maxOf(all, exec)))
 	row("max River jobs in state running (incl. completions not yet written)", maxOf(all, func(s snapshot) int64 { return int64(s.riverRunning) }))
 	row("goroutines: idle / max while all n wait / max", fmt.Sprintf("%d / %d / %d", d.base.goroutines,
 		maxOf(waiting, func(s snapshot) int64 { return int64(s.goroutines) }), maxOf(all, func(s snapshot) int64 { return int64(s.goroutines) })))
@@ -133,8 +141,17 @@ func (d runData) print(w io.Writer) error {
 	row("result download served by the provider p50 / max", fmt.Sprintf("%s / %s", ms(transfer), ms(pct(cdnTook, 1))))
 	row("last task: accepted at / + pickup / + L / + detect / + collect", fmt.Sprintf("%s / %s / %s / %s / %s",
 		secs(lastCreated.Sub(d.sub.first)), secs(last.pickup), secs(L), secs(last.detect), secs(last.collect)))
-	row("lepus CPU (utime+stime), first submit → end", fmt.Sprintf("%s (%.0f%% of one core over %s)", secs(d.lepusCPU), 100*d.lepusCPU.Seconds()/wall.Seconds(), secs(wall)))
-	row("harness CPU (sandbox renders + clients), same span", fmt.Sprintf("%s (%.0f%% of one core)", secs(d.harnessCPU), 100*d.harnessCPU.Seconds()/wall.Seconds()))
+	row("lepus CPU (utime+stime), first submit → end", fmt.Sprintf("%s (%.0f%% of one core over %s)", secs(d.lepusCPU), 100*d.lepusCPU.Seconds()/total.Seconds(), secs(total)))
+	if len(waiting) > 1 {
+		a, b := waiting[0], waiting[len(waiting)-1]
+		frac := (b.cpu - a.cpu).Seconds() / b.at.Sub(a.at).Seconds()
+		pollsPerSec := float64(n) / P.Seconds()
+		row("lepus CPU while all n wait (polling only)", fmt.Sprintf("%.1f%% of one core (≈ %.2f ms per poll at n/P = %.0f polls/s)", 100*frac, 1000*frac/pollsPerSec, pollsPerSec))
+	}
+	if d.postgresCPU > 0 {
+		row("Postgres server CPU, same span", fmt.Sprintf("%s (%.0f%% of one core)", secs(d.postgresCPU), 100*d.postgresCPU.Seconds()/total.Seconds()))
+	}
+	row("harness CPU (sandbox renders + clients), same span", fmt.Sprintf("%s (%.0f%% of one core)", secs(d.harnessCPU), 100*d.harnessCPU.Seconds()/total.Seconds()))
 	return nil
 }
 

@@ -177,6 +177,16 @@ func (s *sampler) all() []snapshot {
 	return append([]snapshot(nil), s.samples...)
 }
 
+// err describes the samples skipped because a read failed, or is nil.
+func (s *sampler) err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failures == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d samples skipped; first error: %w", s.failures, s.firstErr)
+}
+
 // wait blocks until the loop has returned.
 func (s *sampler) wait() { <-s.done }
 
@@ -186,6 +196,9 @@ func (s *sampler) waitDone(ctx context.Context, n int, logf func(string, ...any)
 	lastLog := time.Now()
 	for {
 		smp := s.last()
+		if time.Since(smp.at) > 10*time.Second {
+			return fmt.Errorf("no sample for 10 s: %v", s.err())
+		}
 		if smp.ended > 0 {
 			return fmt.Errorf("%d task(s) failed or were canceled", smp.ended)
 		}
@@ -193,11 +206,8 @@ func (s *sampler) waitDone(ctx context.Context, n int, logf func(string, ...any)
 			return nil
 		}
 		if time.Since(lastLog) >= 10*time.Second {
-			s.mu.Lock()
-			failures := s.failures
-			s.mu.Unlock()
-			logf("completed %d/%d; sandbox running %d; river running %d, executing %d; goroutines %d; rss %d MB (sample failures %d)",
-				smp.completed, n, smp.sandboxRunning, smp.riverRunning, smp.executing, smp.goroutines, smp.rssKB>>10, failures)
+			logf("completed %d/%d; sandbox running %d; river running %d, executing %d; goroutines %d; rss %d MB",
+				smp.completed, n, smp.sandboxRunning, smp.riverRunning, smp.executing, smp.goroutines, smp.rssKB>>10)
 			lastLog = time.Now()
 		}
 		if err := sleep(ctx, 200*time.Millisecond); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/lepus-ai/lepus/internal/httpapi"
 	"github.com/lepus-ai/lepus/internal/job"
 	"github.com/lepus-ai/lepus/internal/provider/kling"
+	"github.com/lepus-ai/lepus/internal/provider/llm"
 	"github.com/lepus-ai/lepus/internal/workflow"
 )
 
@@ -59,6 +60,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer db.close()
 
 	kcfg := kling.Config{BaseURL: cfg.Kling.BaseURL, AccessKey: cfg.Kling.AccessKey, SecretKey: cfg.Kling.SecretKey}
+	lcfg := cfg.LLM
 	mode := "live"
 	if cfg.SandboxMode() {
 		sb, err := startSandbox(ctx, getenv, logger)
@@ -67,11 +69,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		defer sb.stop()
 		kcfg.BaseURL, kcfg.AccessKey, kcfg.SecretKey = sb.url, sb.cfg.AccessKey, sb.cfg.SecretKey
+		if !lcfg.Configured() {
+			lcfg = config.LLMConfig{BaseURL: sb.url + "/llm/v1", APIKey: sb.cfg.LLMKey, Model: "sandbox-llm"}
+		}
 		mode = "sandbox"
 		logger.Info("no Kling keys set: using the built-in provider sandbox", "sandbox_url", sb.url)
 	}
 
-	srv, err := wire(ctx, cfg, db, kling.NewClient(kcfg), mode, logger)
+	var lc *llm.Client
+	if lcfg.Configured() {
+		if lc, err = llm.NewClient(llm.Config{BaseURL: lcfg.BaseURL, APIKey: lcfg.APIKey, Model: lcfg.Model}); err != nil {
+			return err
+		}
+	}
+	srv, err := wire(ctx, cfg, db, providers{kling: kling.NewClient(kcfg), llm: lc}, mode, logger)
 	if err != nil {
 		return err
 	}
@@ -107,9 +118,15 @@ type server struct {
 	queue   *job.Client
 }
 
+// providers are the provider clients, built for live or sandbox mode.
+type providers struct {
+	kling *kling.Client
+	llm   *llm.Client // nil: no LLM configured
+}
+
 // wire builds and connects every component. It is the one place that knows
 // every concrete type.
-func wire(ctx context.Context, cfg config.Config, db *database, kc *kling.Client, mode string, logger *slog.Logger) (*server, error) {
+func wire(ctx context.Context, cfg config.Config, db *database, pc providers, mode string, logger *slog.Logger) (*server, error) {
 	secret, err := auth.LoadOrCreateSecret(cfg.JWTSecret, cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -128,9 +145,12 @@ func wire(ctx context.Context, cfg config.Config, db *database, kc *kling.Client
 
 	engine := &job.Engine{
 		Store: db.store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
-		Providers: map[string]job.Provider{workflow.ProviderKling: job.NewKlingProvider(kc)},
-		Slots:     map[string]int{workflow.PoolKlingImage: cfg.Kling.ImageSlots, workflow.PoolKlingVideo: cfg.Kling.VideoSlots},
-		Notify:    hub.Publish, Now: time.Now, Logger: logger,
+		Providers: map[string]job.Provider{
+			workflow.ProviderKling: job.NewKlingProvider(pc.kling),
+			workflow.ProviderLLM:   job.NewLLMProvider(pc.llm),
+		},
+		Slots:  map[string]int{workflow.PoolKlingImage: cfg.Kling.ImageSlots, workflow.PoolKlingVideo: cfg.Kling.VideoSlots},
+		Notify: hub.Publish, Now: time.Now, Logger: logger,
 	}
 	if mode == "sandbox" || publicReachable(cfg.PublicURL) {
 		engine.CallbackURL = func(token string) string { return cfg.PublicURL + "/callbacks/kling/" + token }

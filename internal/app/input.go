@@ -21,17 +21,16 @@ import (
 func (s *Service) checkImage(ctx context.Context, userID string, in workflow.ImageInput) (string, error) {
 	url := strings.TrimSpace(*in.URL)
 	*in.URL = url
-	data, err := s.readInput(ctx, in.Field, url)
+	if id, ok := s.ownUpload(url); ok {
+		return "", s.checkImageUpload(ctx, in, id)
+	}
+	data, err := s.fetchInput(ctx, in.Field, url, media.KlingImageRules().MaxBytes+1)
 	if err != nil {
 		return "", err
 	}
-	info, raw, err := media.CheckImage(data, media.KlingImageRules())
+	info, raw, err := media.CheckImage(bytes.NewReader(data), media.KlingImageRules())
 	if err != nil {
-		var re *media.RuleError
-		if errors.As(err, &re) {
-			return "", lepus.FieldErrorf(in.Field, "%s", re.Message)
-		}
-		return "", lepus.FieldErrorf(in.Field, "could not read the image: %v", err)
+		return "", imageRuleError(in.Field, err)
 	}
 	if in.NeedFace {
 		img, _, err := media.DecodeImage(raw)
@@ -39,7 +38,7 @@ func (s *Service) checkImage(ctx context.Context, userID string, in workflow.Ima
 			return "", lepus.FieldErrorf(in.Field, "could not decode the image: %v", err)
 		}
 		if len(media.DetectFaces(img)) == 0 {
-			return "", lepus.FieldErrorf(in.Field, "no face found in the image; use a clear, front-facing photo of one person")
+			return "", noFace(in.Field)
 		}
 	}
 	if info.Format != "webp" {
@@ -57,34 +56,88 @@ func (s *Service) checkImage(ctx context.Context, userID string, in workflow.Ima
 	return fmt.Sprintf("%s: WebP converted to PNG (the provider accepts JPEG and PNG)", strings.TrimPrefix(in.Field, "body.")), nil
 }
 
-// readInput opens an input URL: Lepus's own upload URLs are read from
-// storage; anything else is fetched through the SSRF-safe client.
-func (s *Service) readInput(ctx context.Context, field, url string) (io.Reader, error) {
-	if id, ok := strings.CutPrefix(url, s.PublicURL+"/uploads/"); ok {
-		up, rd, err := s.OpenUpload(ctx, id)
-		if err != nil {
-			return nil, lepus.FieldErrorf(field, "upload %s not found", id)
-		}
-		_ = up
-		defer rd.Close()
-		// Uploads are at most a few MB; read so the reader can close now.
-		b, err := io.ReadAll(io.LimitReader(rd, media.KlingImageRules().MaxBytes+1))
-		if err != nil {
-			return nil, fmt.Errorf("read upload: %w", err)
-		}
-		return bytes.NewReader(b), nil
+// checkImageUpload checks one of Lepus's own uploads from what was measured
+// when it arrived.
+func (s *Service) checkImageUpload(ctx context.Context, in workflow.ImageInput, id string) error {
+	up, err := s.Store.UploadGet(ctx, id)
+	if err != nil {
+		return lepus.FieldErrorf(in.Field, "upload %s not found", id)
 	}
-	if err := fetch.CheckURL(url); err != nil {
-		return nil, lepus.FieldErrorf(field, "%v", err)
+	if up.Kind != lepus.AssetImage {
+		return lepus.FieldErrorf(in.Field, "upload %s is %s, not an image", id, up.Kind)
+	}
+	info := media.ImageInfo{Format: up.Format, Mime: up.Mime, Width: up.Width, Height: up.Height, Bytes: up.Bytes}
+	if err := media.KlingImageRules().Check(info); err != nil {
+		return imageRuleError(in.Field, err)
+	}
+	if in.NeedFace && up.Faces < 0 { // recorded before faces were counted
+		up.Faces, err = s.countFaces(ctx, up)
+		if err != nil {
+			return lepus.FieldErrorf(in.Field, "could not read upload %s: %v", id, err)
+		}
+	}
+	if in.NeedFace && up.Faces == 0 {
+		return noFace(in.Field)
+	}
+	return nil
+}
+
+func (s *Service) countFaces(ctx context.Context, up *lepus.Upload) (int, error) {
+	rd, err := s.Blob.Open(ctx, up.StorageKey)
+	if err != nil {
+		return 0, err
+	}
+	defer rd.Close()
+	data, err := io.ReadAll(rd)
+	if err != nil {
+		return 0, err
+	}
+	img, _, err := media.DecodeImage(data)
+	if err != nil {
+		return 0, err
+	}
+	return len(media.DetectFaces(img)), nil
+}
+
+func imageRuleError(field string, err error) error {
+	var re *media.RuleError
+	if errors.As(err, &re) {
+		return lepus.FieldErrorf(field, "%s", re.Message)
+	}
+	return lepus.FieldErrorf(field, "could not read the image: %v", err)
+}
+
+func noFace(field string) error {
+	return lepus.FieldErrorf(field, "no face found in the image; use a clear, front-facing photo of one person")
+}
+
+// ownUpload reports whether url is one of Lepus's upload URLs, and its id.
+func (s *Service) ownUpload(url string) (string, bool) {
+	return strings.CutPrefix(url, s.PublicURL+"/uploads/")
+}
+
+// fetchInput downloads an input URL through the SSRF-safe client, reading
+// at most max bytes (the caller's rules decide what is too large).
+func (s *Service) fetchInput(ctx context.Context, field, url string, max int64) ([]byte, error) {
+	if err := checkURL(field, url); err != nil {
+		return nil, err
 	}
 	resp, err := s.Fetch.Open(ctx, url)
 	if err != nil {
-		return nil, lepus.FieldErrorf(field, "could not fetch the image: %v", err)
+		return nil, lepus.FieldErrorf(field, "could not fetch the file: %v", err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, media.KlingImageRules().MaxBytes+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, max))
 	if err != nil {
-		return nil, lepus.FieldErrorf(field, "could not fetch the image: %v", err)
+		return nil, lepus.FieldErrorf(field, "could not fetch the file: %v", err)
 	}
-	return bytes.NewReader(b), nil
+	return b, nil
+}
+
+// checkURL refuses a URL input that is not an absolute http(s) URL.
+func checkURL(field, url string) error {
+	if err := fetch.CheckURL(url); err != nil {
+		return lepus.FieldErrorf(field, "%v", err)
+	}
+	return nil
 }

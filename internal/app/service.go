@@ -93,6 +93,13 @@ func (s *Service) CreateTask(ctx context.Context, p CreateTaskParams) (*lepus.Ta
 			notes = append(notes, note)
 		}
 	}
+	if def.Check != nil {
+		more, err := def.Check(ctx, p.UserID, p.Request, inputs{s})
+		if err != nil {
+			return nil, false, err
+		}
+		notes = append(notes, more...)
+	}
 	input, err := json.Marshal(p.Request)
 	if err != nil {
 		return nil, false, fmt.Errorf("encode input: %w", err)

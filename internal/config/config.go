@@ -69,7 +69,21 @@ type Config struct {
 	LogLevel string
 
 	Kling KlingConfig
+	LLM   LLMConfig
 }
+
+// LLMConfig configures the OpenAI-compatible LLM used for prompt work
+// (Doubao on Ark, Gemini's OpenAI endpoint, …). With none set, the sandbox's
+// LLM is used in sandbox mode, and prompt enhancement falls back to the
+// original prompt (with a note) in live mode.
+type LLMConfig struct {
+	BaseURL string // LEPUS_LLM_BASE_URL, e.g. https://ark.cn-beijing.volces.com/api/v3
+	APIKey  string // LEPUS_LLM_API_KEY
+	Model   string // LEPUS_LLM_MODEL
+}
+
+// Configured reports whether an LLM is set.
+func (l LLMConfig) Configured() bool { return l.BaseURL != "" }
 
 // KlingConfig configures the Kling provider.
 type KlingConfig struct {
@@ -114,6 +128,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.Kling.AccessKey = getenv("KLING_ACCESS_KEY")
 	c.Kling.SecretKey = getenv("KLING_SECRET_KEY")
 	c.Kling.BaseURL = getenv("KLING_BASE_URL")
+	c.LLM.BaseURL = getenv("LEPUS_LLM_BASE_URL")
+	c.LLM.APIKey = getenv("LEPUS_LLM_API_KEY")
+	c.LLM.Model = getenv("LEPUS_LLM_MODEL")
 
 	allow, err := parseBool("LEPUS_ALLOW_PRIVATE_URLS", getenv)
 	errs = append(errs, err)
@@ -191,6 +208,9 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(c.Kling.BaseURL); err != nil || u.Host == "" {
 		errs = append(errs, fmt.Errorf("KLING_BASE_URL: %q is not an absolute URL", c.Kling.BaseURL))
+	}
+	if c.LLM.Configured() && (c.LLM.APIKey == "" || c.LLM.Model == "") {
+		errs = append(errs, errors.New("LEPUS_LLM_API_KEY and LEPUS_LLM_MODEL: required with LEPUS_LLM_BASE_URL"))
 	}
 	if c.StartingCredits < 0 {
 		errs = append(errs, errors.New("LEPUS_STARTING_CREDITS: must not be negative"))

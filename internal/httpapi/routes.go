@@ -11,6 +11,7 @@ import (
 
 	"github.com/lepus-ai/lepus/internal/app"
 	"github.com/lepus-ai/lepus/internal/auth"
+	"github.com/lepus-ai/lepus/internal/workflow"
 )
 
 // Deps are what the handlers need.
@@ -38,8 +39,28 @@ func NewHandler(d Deps) http.Handler {
 	registerHealth(api, h)
 	registerUploads(api, h)
 	registerTasks(api, h)
-	registerFaceSwap(api, h)
 	registerAssets(api, h)
+
+	// Workflows: POST <path> with the workflow's request → 202 and the task.
+	registerCreate[workflow.FaceSwapRequest](api, h, "face_swap", "/kling/face-swap",
+		"Swap the face of one photo into another, optionally animated into a video")
+	registerCreate[workflow.ImageToVideoRequest](api, h, "image_to_video", "/kling/image-to-video",
+		"Animate an image into a video")
+	registerCreate[workflow.TextToVideoRequest](api, h, "text_to_video", "/kling/text-to-video",
+		"Make a video from a prompt")
+	registerCreate[workflow.MultiImageToVideoRequest](api, h, "multi_image_to_video", "/kling/multi-image-to-video",
+		"Make a video from one to four images and a prompt")
+	registerCreate[workflow.LipSyncRequest](api, h, "lip_sync", "/kling/lip-sync",
+		"Make a face in a video speak an audio file")
+	registerCreate[workflow.MotionControlRequest](api, h, "motion_control", "/kling/motion-control",
+		"Make the character of an image move like the person in a video")
+	registerCreate[workflow.VideoExtendRequest](api, h, "video_extend", "/kling/video-extend",
+		"Extend a Kling video by about 5 seconds at its end")
+	registerCreate[workflow.ImageGenerationRequest](api, h, "image_generation", "/kling/image-generation",
+		"Generate images from a prompt, optionally from a reference image")
+	registerCreate[workflow.OmniImageRequest](api, h, "omni_image", "/kling/omni-image",
+		"Generate images from a prompt that refers to input images as <<<image_N>>>")
+
 	registerCredits(api, h)
 	registerCallbacks(api, h)
 	registerEvents(api, h)

@@ -49,11 +49,6 @@ func registerCreate[R any, PR interface {
 	})
 }
 
-func registerFaceSwap(api huma.API, h *handlers) {
-	registerCreate[workflow.FaceSwapRequest](api, h, "face_swap", "/kling/face-swap",
-		"Swap the face of one photo into another, optionally animated into a video")
-}
-
 type taskIDInput struct {
 	ID string `path:"id" maxLength:"64"`
 }

@@ -14,17 +14,20 @@ import (
 
 // UploadView describes a stored upload.
 type UploadView struct {
-	ID     string `json:"id"`
-	URL    string `json:"url" doc:"Public, unguessable URL of the content; use it as a workflow image URL."`
-	Mime   string `json:"mime"`
-	Bytes  int64  `json:"bytes"`
-	Width  int    `json:"width"`
-	Height int    `json:"height"`
+	ID        string  `json:"id"`
+	URL       string  `json:"url" doc:"Public, unguessable URL of the content; use it as a workflow input URL."`
+	Kind      string  `json:"kind" enum:"image,video,audio"`
+	Format    string  `json:"format" doc:"png, jpeg, mp4, mov, mp3, wav, m4a or aac."`
+	Mime      string  `json:"mime"`
+	Bytes     int64   `json:"bytes"`
+	Width     int     `json:"width" doc:"Pixels (images and videos)."`
+	Height    int     `json:"height"`
+	DurationS float64 `json:"duration_s" doc:"Seconds (videos and audio)."`
 }
 
 type uploadInput struct {
 	RawBody huma.MultipartFormFiles[struct {
-		File huma.FormFile `form:"file" required:"true" doc:"A JPEG, PNG or WebP image (WebP is stored as PNG)."`
+		File huma.FormFile `form:"file" required:"true" doc:"An image (JPEG, PNG or WebP, at most 20 MB; WebP is stored as PNG), a video (MP4 or MOV, at most 100 MB) or audio (MP3, WAV, M4A or AAC, at most 20 MB)."`
 	}]
 }
 
@@ -39,7 +42,7 @@ type contentInput struct {
 func registerUploads(api huma.API, h *handlers) {
 	huma.Register(api, huma.Operation{
 		OperationID: "create-upload", Method: http.MethodPost, Path: "/uploads",
-		Summary: "Upload an image to use as a workflow input", Tags: []string{"Uploads"}, Security: secured,
+		Summary: "Upload an image, video or audio file to use as a workflow input", Tags: []string{"Uploads"}, Security: secured,
 		DefaultStatus: http.StatusCreated, MaxBodyBytes: app.MaxUploadBytes + 1<<20, BodyReadTimeout: 2 * time.Minute,
 		Errors: []int{401, 413, 422},
 	}, func(ctx context.Context, in *uploadInput) (*uploadOutput, error) {
@@ -51,8 +54,8 @@ func registerUploads(api huma.API, h *handlers) {
 		if err != nil {
 			return nil, problem(h.log, err)
 		}
-		return &uploadOutput{Body: UploadView{ID: up.ID, URL: h.app.UploadURL(up.ID), Mime: up.Mime,
-			Bytes: up.Bytes, Width: up.Width, Height: up.Height}}, nil
+		return &uploadOutput{Body: UploadView{ID: up.ID, URL: h.app.UploadURL(up.ID), Kind: up.Kind, Format: up.Format,
+			Mime: up.Mime, Bytes: up.Bytes, Width: up.Width, Height: up.Height, DurationS: up.DurationS}}, nil
 	})
 
 	huma.Register(api, huma.Operation{

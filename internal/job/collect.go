@@ -52,8 +52,8 @@ func (r *run) store(ctx context.Context, i int, st *lepus.Stage, j int, res *lep
 
 	a := &lepus.Asset{
 		TaskID: r.t.ID, UserID: r.t.UserID, Stage: st.Name, Index: j, Kind: res.Kind,
-		ProviderURL: res.URL, ProviderID: res.ProviderID, Model: requestModel(st.Request),
-		Primary: i == 0 && j == 0, DurationS: res.DurationS,
+		ProviderURL: res.URL, ProviderID: res.ProviderID, Model: st.Model,
+		Primary: j == 0 && r.firstWithResults(i), DurationS: res.DurationS,
 	}
 	var body io.Reader = resp.Body
 	if res.Kind == lepus.AssetVideo {
@@ -96,6 +96,17 @@ func probeVideo(ctx context.Context, b *blob.Store, a *lepus.Asset) error {
 		a.DurationS, err = media.MP4Duration(rd)
 	}
 	return err
+}
+
+// firstWithResults reports whether stage i is the first stage with results:
+// its first result is the task's primary asset.
+func (r *run) firstWithResults(i int) bool {
+	for j := range i {
+		if len(r.t.Stages[j].Results) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // resultKey is the one storage scheme for results: keyed by user and task,

@@ -83,7 +83,7 @@ func setup(t *testing.T, o options) *bundle {
 	kc := kling.NewClient(kling.Config{BaseURL: sbSrv.URL, AccessKey: "sandbox-ak", SecretKey: "sandbox-sk"})
 	engine := &job.Engine{
 		Store: store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
-		Providers: map[string]job.Provider{workflow.ProviderKling: job.NewKlingProvider(kc)},
+		Providers: map[string]job.Provider{workflow.ProviderKling: job.NewKlingProvider(kc), workflow.ProviderLLM: job.NewLLMProvider(nil)},
 		Slots:     map[string]int{workflow.PoolKlingImage: max(o.imageSlots, 10), workflow.PoolKlingVideo: 10},
 		Notify:    hub.Publish, Now: time.Now, Logger: logger,
 	}

@@ -27,6 +27,14 @@ func (p *klingProvider) Submit(ctx context.Context, st *lepus.Stage) (string, er
 	return t.TaskID, nil
 }
 
+func (p *klingProvider) Call(ctx context.Context, st *lepus.Stage) (json.RawMessage, error) {
+	var out json.RawMessage
+	if err := p.client.Call(ctx, st.Endpoint, json.RawMessage(st.Request), &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (p *klingProvider) Find(ctx context.Context, st *lepus.Stage) (string, bool, error) {
 	t, err := p.client.Get(ctx, st.Endpoint, st.ExternalID)
 	if err != nil {

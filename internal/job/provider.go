@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/lepus-ai/lepus/internal/lepus"
 )
@@ -12,6 +13,8 @@ import (
 type Provider interface {
 	// Submit sends the stage's persisted Request and returns the provider's task id.
 	Submit(ctx context.Context, st *lepus.Stage) (string, error)
+	// Call sends a synchronous stage's Request and returns the provider's answer.
+	Call(ctx context.Context, st *lepus.Stage) (json.RawMessage, error)
 	// Find looks a stage up by its ExternalID, for a retry after a submit
 	// whose outcome is unknown. found is false if the provider never accepted it.
 	Find(ctx context.Context, st *lepus.Stage) (id string, found bool, err error)

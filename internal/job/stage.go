@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,11 +30,21 @@ func (r *run) submit(ctx context.Context, i int, st *lepus.Stage) error {
 		}
 		body, err := r.def.Build(r.t, st, workflow.Env{CallbackURL: cb})
 		if err != nil {
+			var f *workflow.Failure
+			if errors.As(err, &f) {
+				return permanent(f.Code, f.Message, f.Retryable)
+			}
 			return permanent("internal", err.Error(), false)
 		}
 		if st.Request, err = json.Marshal(body); err != nil {
 			return permanent("internal", fmt.Sprintf("encode %s request: %v", st.Name, err), false)
 		}
+		if st.Model == "" {
+			st.Model = requestModel(st.Request)
+		}
+	}
+	if st.Sync {
+		return r.call(ctx, i, st, p)
 	}
 	if st.Slot != "" {
 		ok, err := r.e.Store.SlotAcquire(ctx, &lepus.SlotAcquireParams{
@@ -76,6 +87,26 @@ func (r *run) submit(ctx context.Context, i int, st *lepus.Stage) error {
 		return r.providerError(st, "submit", err)
 	}
 	return r.submitted(ctx, i, st, id)
+}
+
+// call runs a synchronous stage: one provider call whose answer is kept, so
+// the step is never repeated once it succeeded.
+func (r *run) call(ctx context.Context, i int, st *lepus.Stage, p Provider) error {
+	r.t.Step = st.Name + ".call"
+	out, err := p.Call(ctx, st)
+	if err != nil {
+		return r.providerError(st, "call", err)
+	}
+	now := r.e.Now()
+	st.Output, st.SubmittedAt, st.Phase = out, &now, lepus.PhaseDone
+	r.t.Status = lepus.StatusProcessing
+	if r.t.StartedAt == nil {
+		r.t.StartedAt = &now
+	}
+	r.t.Step = st.Name + ".done"
+	r.t.Progress = r.progress(i, 1)
+	r.log.Info("provider call answered", "stage", st.Name)
+	return r.save(ctx)
 }
 
 func (r *run) submitted(ctx context.Context, i int, st *lepus.Stage, providerTaskID string) error {
@@ -172,11 +203,23 @@ func (r *run) provider(st *lepus.Stage) (Provider, error) {
 	return p, nil
 }
 
-// progress maps a fraction of stage i onto the task's 0–100 scale; stages
-// share the scale equally.
+// progress maps a fraction of stage i onto the task's 0–100 scale. Stages
+// with a provider task share the scale equally; synchronous calls are quick
+// and move nothing.
 func (r *run) progress(i int, frac float64) int {
-	n := float64(len(r.t.Stages))
-	p := int((float64(i) + frac) / n * 100)
+	var total, before float64
+	for j, st := range r.t.Stages {
+		if !st.Sync {
+			total++
+			if j < i {
+				before++
+			}
+		}
+	}
+	if total == 0 || r.t.Stages[i].Sync {
+		return r.t.Progress
+	}
+	p := int((before + frac) / total * 100)
 	return max(r.t.Progress, min(p, 99))
 }
 

@@ -26,10 +26,26 @@ type kind interface{ name() string }
 
 // One job kind per workflow. A new workflow adds a type here and a line in Register.
 type (
-	faceSwapKind struct{}
+	faceSwapKind          struct{}
+	imageToVideoKind      struct{}
+	textToVideoKind       struct{}
+	multiImageToVideoKind struct{}
+	lipSyncKind           struct{}
+	motionControlKind     struct{}
+	videoExtendKind       struct{}
+	imageGenerationKind   struct{}
+	omniImageKind         struct{}
 )
 
-func (faceSwapKind) name() string { return "face_swap" }
+func (faceSwapKind) name() string          { return "face_swap" }
+func (imageToVideoKind) name() string      { return "image_to_video" }
+func (textToVideoKind) name() string       { return "text_to_video" }
+func (multiImageToVideoKind) name() string { return "multi_image_to_video" }
+func (lipSyncKind) name() string           { return "lip_sync" }
+func (motionControlKind) name() string     { return "motion_control" }
+func (videoExtendKind) name() string       { return "video_extend" }
+func (imageGenerationKind) name() string   { return "image_generation" }
+func (omniImageKind) name() string         { return "omni_image" }
 
 // worker runs one job kind through the engine.
 type worker[K kind] struct {
@@ -65,6 +81,14 @@ func Register(workers *river.Workers, e *Engine, reg *workflow.Registry, jobTime
 	defaultTimeout := cmpDur(jobTimeout, DefaultJobTimeout)
 	k := &Kinds{insert: map[string]func(string) river.JobArgs{}, policy: map[string]workflow.Policy{}}
 	add(workers, e, reg, k, faceSwapKind{}, defaultTimeout)
+	add(workers, e, reg, k, imageToVideoKind{}, defaultTimeout)
+	add(workers, e, reg, k, textToVideoKind{}, defaultTimeout)
+	add(workers, e, reg, k, multiImageToVideoKind{}, defaultTimeout)
+	add(workers, e, reg, k, lipSyncKind{}, defaultTimeout)
+	add(workers, e, reg, k, motionControlKind{}, defaultTimeout)
+	add(workers, e, reg, k, videoExtendKind{}, defaultTimeout)
+	add(workers, e, reg, k, imageGenerationKind{}, defaultTimeout)
+	add(workers, e, reg, k, omniImageKind{}, defaultTimeout)
 	for _, t := range reg.Types() {
 		if k.insert[t] == nil {
 			return nil, fmt.Errorf("job: workflow %q has no job kind", t)

@@ -2,10 +2,11 @@ package lepus
 
 import "time"
 
-// Asset kinds.
+// Asset and upload kinds.
 const (
 	AssetImage = "image"
 	AssetVideo = "video"
+	AssetAudio = "audio"
 )
 
 // Asset is a result file Lepus stored in its own object storage.
@@ -40,12 +41,21 @@ type Asset struct {
 // Upload is a file a user uploaded to use as a workflow input. Its content is
 // served at an unguessable URL so providers can fetch it.
 type Upload struct {
-	ID         string
-	UserID     string
-	Mime       string
-	Bytes      int64
-	Width      int
-	Height     int
+	ID     string
+	UserID string
+	// Kind is image, video or audio; Format names the container or codec
+	// (png, jpeg, mp4, mp3, wav, m4a, aac, …).
+	Kind   string
+	Format string
+	Mime   string
+	Bytes  int64
+	// Width and Height are in pixels (images and videos).
+	Width  int
+	Height int
+	// DurationS is the length of a video or audio file.
+	DurationS float64
+	// Faces is how many faces were found in an image; -1 when not looked for.
+	Faces      int
 	StorageKey string
 	CreatedAt  time.Time
 }

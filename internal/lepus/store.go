@@ -46,6 +46,9 @@ type Store interface {
 	AssetUpsert(ctx context.Context, a *Asset) (*Asset, error)
 	// AssetGet returns an asset, or ENotFound.
 	AssetGet(ctx context.Context, id string) (*Asset, error)
+	// AssetGetByProviderID returns the user's newest asset with that
+	// provider id (a Kling video id), or ENotFound.
+	AssetGetByProviderID(ctx context.Context, userID, providerID string) (*Asset, error)
 
 	// UploadCreate records an upload.
 	UploadCreate(ctx context.Context, u *Upload) error

@@ -96,10 +96,19 @@ type Stage struct {
 	// "/v1/images/omni-image".
 	Provider string `json:"provider"`
 	Endpoint string `json:"endpoint,omitempty"`
+	// Model is the provider model the stage runs; set from the request's
+	// model_name unless the workflow knows better (an extended video keeps
+	// its source's model).
+	Model string `json:"model,omitempty"`
 	// ExternalID is the id Lepus sent as external_task_id.
 	ExternalID string `json:"external_id,omitempty"`
 	// Request is the exact provider request body sent ("effective parameters").
 	Request json.RawMessage `json:"request,omitempty"`
+	// Sync marks a call the provider answers at once (no provider task to
+	// wait on, e.g. Kling identify-face); its answer is kept in Output and
+	// the stage is done, so a retry never repeats it.
+	Sync   bool            `json:"sync,omitempty"`
+	Output json.RawMessage `json:"output,omitempty"`
 	// SubmitAttempts counts submit attempts that may have reached the
 	// provider; above zero, a retry reconciles by ExternalID before submitting.
 	SubmitAttempts int    `json:"submit_attempts,omitempty"`

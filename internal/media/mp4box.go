@@ -66,71 +66,10 @@ func moovBox(t *mp4Track, chunkOffset uint32) []byte {
 	for _, d := range t.deltas {
 		duration += d
 	}
-
-	var mvhd box
-	mvhd.fullHeader(0, 0)
-	mvhd.u32(0) // creation_time
-	mvhd.u32(0) // modification_time
-	mvhd.u32(t.timescale)
-	mvhd.u32(duration)
-	mvhd.u32(0x00010000) // rate 1.0
-	mvhd.u16(0x0100)     // volume 1.0
-	mvhd.zeros(10)
-	writeMatrix(&mvhd)
-	mvhd.zeros(24) // pre_defined
-	mvhd.u32(2)    // next_track_ID
-
-	var tkhd box
-	tkhd.fullHeader(0, 3) // enabled, in movie
-	tkhd.u32(0)
-	tkhd.u32(0)
-	tkhd.u32(1) // track_ID
-	tkhd.u32(0)
-	tkhd.u32(duration)
-	tkhd.zeros(8)
-	tkhd.u16(0) // layer
-	tkhd.u16(0) // alternate_group
-	tkhd.u16(0) // volume: video
-	tkhd.u16(0)
-	writeMatrix(&tkhd)
-	tkhd.u32(uint32(t.width) << 16)
-	tkhd.u32(uint32(t.height) << 16)
-
-	var mdhd box
-	mdhd.fullHeader(0, 0)
-	mdhd.u32(0)
-	mdhd.u32(0)
-	mdhd.u32(t.timescale)
-	mdhd.u32(duration)
-	mdhd.u16(0x55C4) // language "und"
-	mdhd.u16(0)
-
-	var hdlr box
-	hdlr.fullHeader(0, 0)
-	hdlr.u32(0)
-	hdlr.str("vide")
-	hdlr.zeros(12)
-	hdlr.str("VideoHandler\x00")
-
-	var vmhd box
-	vmhd.fullHeader(0, 1)
-	vmhd.zeros(8) // graphicsmode, opcolor
-
-	var dref box
-	dref.fullHeader(0, 0)
-	dref.u32(1)
-	var url box
-	url.fullHeader(0, 1) // media data is in this file
-	dref.b = append(dref.b, mkbox("url ", url.b)...)
-
-	minf := mkbox("minf",
-		mkbox("vmhd", vmhd.b),
-		mkbox("dinf", mkbox("dref", dref.b)),
-		stblBox(t, chunkOffset),
-	)
-	mdia := mkbox("mdia", mkbox("mdhd", mdhd.b), mkbox("hdlr", hdlr.b), minf)
-	trak := mkbox("trak", mkbox("tkhd", tkhd.b), mdia)
-	return mkbox("moov", mkbox("mvhd", mvhd.b), trak)
+	minf := mkbox("minf", vmhdBox(), dinfBox(), stblBox(t, chunkOffset))
+	mdia := mkbox("mdia", mdhdBox(t.timescale, duration), hdlrBox("vide"), minf)
+	tkhd := tkhdBox(1, duration, 0, uint32(t.width)<<16, uint32(t.height)<<16)
+	return mkbox("moov", mvhdBox(t.timescale, duration, 2), mkbox("trak", tkhd, mdia))
 }
 
 func writeMatrix(x *box) {
@@ -145,44 +84,12 @@ func stblBox(t *mp4Track, chunkOffset uint32) []byte {
 	stsd.u32(1)
 	stsd.b = append(stsd.b, avc1Box(t)...)
 
-	var stts box
-	stts.fullHeader(0, 0)
-	type run struct{ count, delta uint32 }
-	var runs []run
-	for _, d := range t.deltas {
-		if len(runs) > 0 && runs[len(runs)-1].delta == d {
-			runs[len(runs)-1].count++
-			continue
-		}
-		runs = append(runs, run{1, d})
-	}
-	stts.u32(uint32(len(runs)))
-	for _, r := range runs {
-		stts.u32(r.count)
-		stts.u32(r.delta)
-	}
-
-	var stss box
-	stss.fullHeader(0, 0)
-	stss.u32(uint32(len(t.syncSamples)))
-	for _, n := range t.syncSamples {
-		stss.u32(n)
-	}
-
 	var stsc box
 	stsc.fullHeader(0, 0)
 	stsc.u32(1)
 	stsc.u32(1) // first_chunk
 	stsc.u32(uint32(len(t.sizes)))
 	stsc.u32(1) // sample_description_index
-
-	var stsz box
-	stsz.fullHeader(0, 0)
-	stsz.u32(0) // sizes differ per sample
-	stsz.u32(uint32(len(t.sizes)))
-	for _, s := range t.sizes {
-		stsz.u32(s)
-	}
 
 	var stco box
 	stco.fullHeader(0, 0)
@@ -191,10 +98,10 @@ func stblBox(t *mp4Track, chunkOffset uint32) []byte {
 
 	return mkbox("stbl",
 		mkbox("stsd", stsd.b),
-		mkbox("stts", stts.b),
-		mkbox("stss", stss.b),
+		sttsBox(t.deltas),
+		stssBox(t.syncSamples),
 		mkbox("stsc", stsc.b),
-		mkbox("stsz", stsz.b),
+		stszBox(t.sizes),
 		mkbox("stco", stco.b),
 	)
 }

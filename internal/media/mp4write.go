@@ -44,19 +44,37 @@ func WriteMP4(w io.Writer, img image.Image, seconds float64, opts MP4Options) er
 	if math.IsNaN(seconds) || seconds < minMP4Seconds || seconds > maxMP4Seconds {
 		return fmt.Errorf("write mp4: duration %v s outside [%v, %d]", seconds, minMP4Seconds, maxMP4Seconds)
 	}
-	fps := opts.FPS
+	fps, maxSide := opts.withDefaults()
+	vw, vh := videoSize(img.Bounds().Dx(), img.Bounds().Dy(), maxSide)
+	track, n := newVideoTrack(vw, vh, fps, seconds)
+	stream := newH264Stream(vw, vh, fps)
+	track.sps, track.pps, track.level = stream.sps(), stream.pps(), stream.level
+	samples, _ := encodeFrames(stream, img, n, fps, opts.Motion, 0)
+	if err := writeVideoFile(w, track, samples); err != nil {
+		return fmt.Errorf("write mp4: %w", err)
+	}
+	return nil
+}
+
+// withDefaults returns the frame rate and maximum side to use.
+func (o MP4Options) withDefaults() (fps, maxSide int) {
+	fps = o.FPS
 	if fps <= 0 {
 		fps = defaultFPS
 	}
 	fps = min(fps, maxFPS)
-	maxSide := opts.MaxSide
+	maxSide = o.MaxSide
 	if maxSide <= 0 {
 		maxSide = defaultMaxSide
 	}
-	vw, vh := videoSize(img.Bounds().Dx(), img.Bounds().Dy(), maxSide)
+	return fps, maxSide
+}
 
-	// One timescale for movie and media: a frame is 1000 ticks, and any
-	// duration given to the millisecond comes out exact.
+// newVideoTrack sets up the timing of a vw x vh track lasting seconds and
+// returns it with its frame count. One timescale serves movie and media: a
+// frame is 1000 ticks, and any duration given to the millisecond comes out
+// exact; the last frame may be shorter.
+func newVideoTrack(vw, vh, fps int, seconds float64) (*mp4Track, int) {
 	track := &mp4Track{
 		width: vw, height: vh,
 		timescale: uint32(fps) * 1000,
@@ -64,15 +82,16 @@ func WriteMP4(w io.Writer, img image.Image, seconds float64, opts MP4Options) er
 		compat:    constraintFlags,
 	}
 	total := uint32(math.Round(seconds * float64(track.timescale)))
-	n := int((total + 999) / 1000) // frames; the last one may be shorter
+	n := int((total + 999) / 1000)
 	for i := range n {
 		track.deltas = append(track.deltas, min(1000, total-uint32(i)*1000))
 	}
+	return track, n
+}
 
-	stream := newH264Stream(vw, vh, fps)
-	track.sps, track.pps, track.level = stream.sps(), stream.pps(), stream.level
-	samples := encodeFrames(stream, img, n, fps, opts.Motion)
-
+// writeVideoFile writes ftyp, moov and mdat for one video track whose
+// timing and parameter sets are set; it fills in the sample sizes.
+func writeVideoFile(w io.Writer, track *mp4Track, samples []sample) error {
 	var payload uint64
 	for i, s := range samples {
 		track.sizes = append(track.sizes, uint32(len(s.data)))
@@ -86,20 +105,20 @@ func WriteMP4(w io.Writer, img image.Image, seconds float64, opts MP4Options) er
 	moovLen := len(moovBox(track, 0))
 	offset := uint64(len(ftyp)+moovLen) + 8
 	if offset+payload > math.MaxUint32 {
-		return fmt.Errorf("write mp4: %w", errTooLarge)
+		return errTooLarge
 	}
 	mdat, err := mdatHeader(payload)
 	if err != nil {
-		return fmt.Errorf("write mp4: %w", err)
+		return err
 	}
 	for _, part := range [][]byte{ftyp, moovBox(track, uint32(offset)), mdat} {
 		if _, err := w.Write(part); err != nil {
-			return fmt.Errorf("write mp4: %w", err)
+			return err
 		}
 	}
 	for _, s := range samples {
 		if _, err := w.Write(s.data); err != nil {
-			return fmt.Errorf("write mp4: %w", err)
+			return err
 		}
 	}
 	return nil
@@ -134,17 +153,20 @@ func lengthPrefixed(nals ...[]byte) []byte {
 // encodeFrames codes n frames. A still video is one IDR picture followed by
 // P pictures that skip everything. A Motion video zooms by a constant ratio
 // per frame: P pictures move each macroblock outwards, and an exact IDR
-// picture every second stops the approximation from drifting.
-func encodeFrames(s h264Stream, img image.Image, n, fps int, motion bool) []sample {
+// picture every second stops the approximation from drifting. IDR pictures
+// are numbered from firstIDR (consecutive IDR pictures must differ in
+// idr_pic_id); the number after the last one is returned, so a slideshow
+// can code its images one after another.
+func encodeFrames(s h264Stream, img image.Image, n, fps int, motion bool, firstIDR int) ([]sample, int) {
 	vw, vh := s.widthMbs*16, s.heightMbs*16
 	samples := make([]sample, 0, n)
 	if !motion {
 		frame := toYCbCr420(scaleRGBA(img, vw, vh))
-		samples = append(samples, sample{data: lengthPrefixed(s.idrPicture(frame, 0)), idr: true})
+		samples = append(samples, sample{data: lengthPrefixed(s.idrPicture(frame, firstIDR)), idr: true})
 		for i := 1; i < n; i++ {
 			samples = append(samples, sample{data: lengthPrefixed(s.skipPicture(i))})
 		}
-		return samples
+		return samples, firstIDR + 1
 	}
 
 	base := fitRGBA(img, 2*max(vw, vh))
@@ -153,7 +175,7 @@ func encodeFrames(s h264Stream, img image.Image, n, fps int, motion bool) []samp
 	if n > 1 {
 		ratio = math.Pow(motionZoom, 1/float64(n-1))
 	}
-	lastIDR, idrID := 0, 0
+	lastIDR, idrID := 0, firstIDR
 	for i := range n {
 		if i%fps == 0 {
 			z := math.Pow(ratio, float64(i))
@@ -170,5 +192,5 @@ func encodeFrames(s h264Stream, img image.Image, n, fps int, motion bool) []samp
 		mvs := s.zoomVectors(math.Pow(ratio, k-1), math.Pow(ratio, k))
 		samples = append(samples, sample{data: lengthPrefixed(s.motionPicture(i-lastIDR, mvs))})
 	}
-	return samples
+	return samples, idrID
 }

@@ -58,7 +58,7 @@ func (s *Sandbox) result(t *task, idx int) ([]byte, error) {
 		defer func() { <-s.renderSem }()
 		ctx, cancel := context.WithTimeout(context.Background(), renderTimeout)
 		defer cancel()
-		b, err := t.spec.render(ctx, s, idx)
+		b, err := t.spec.render(context.WithValue(ctx, holdsSlot{}, true), s, idx)
 		if err != nil {
 			return nil, fmt.Errorf("render %s: %w", key, err)
 		}
@@ -69,4 +69,27 @@ func (s *Sandbox) result(t *task, idx int) ([]byte, error) {
 		return nil, err
 	}
 	return v.([]byte), nil
+}
+
+// holdsSlot marks the context of a render, which holds a render slot.
+type holdsSlot struct{}
+
+// parentResult returns output idx of t for a render that needs it (the
+// video it extends or lip-syncs). When called from a render it gives up its
+// slot while waiting, so renders waiting for parents can never hold every
+// slot a parent needs.
+func (s *Sandbox) parentResult(ctx context.Context, t *task, idx int) ([]byte, error) {
+	if ctx.Value(holdsSlot{}) == nil {
+		return s.result(t, idx)
+	}
+	<-s.renderSem
+	defer func() { s.renderSem <- struct{}{} }()
+	return s.result(t, idx)
+}
+
+// cpu runs f holding a render slot, for CPU work outside a render.
+func (s *Sandbox) cpu(f func() error) error {
+	s.renderSem <- struct{}{}
+	defer func() { <-s.renderSem }()
+	return f()
 }

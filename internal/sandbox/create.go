@@ -53,12 +53,18 @@ func (s *Sandbox) handleCreate(ep *endpoint) http.HandlerFunc {
 		}
 		// Admission is checked before the slow input fetches so a flood of
 		// over-cap creates stays cheap, and again when accepting.
-		if e := s.admit(sp); e != nil {
+		if e := s.admit(ep, sp); e != nil {
 			s.reject(w, r, e)
 			return
 		}
 		for _, in := range sp.images {
 			if e := s.checkImage(r.Context(), in); e != nil {
+				s.reject(w, r, e)
+				return
+			}
+		}
+		for _, check := range sp.checks {
+			if e := check(r.Context(), s); e != nil {
 				s.reject(w, r, e)
 				return
 			}
@@ -116,27 +122,48 @@ func (s *Sandbox) count(f func(*Counters)) {
 }
 
 // admit reports why sp cannot be accepted now, or nil.
-func (s *Sandbox) admit(sp *spec) *apiError {
+func (s *Sandbox) admit(ep *endpoint, sp *spec) *apiError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.admitLocked(sp)
+	return s.admitLocked(ep, sp)
 }
 
-func (s *Sandbox) admitLocked(sp *spec) *apiError {
+func (s *Sandbox) admitLocked(ep *endpoint, sp *spec) *apiError {
 	if sp.externalID != "" && s.byExternal[sp.externalID] != nil {
 		return invalidf("external_task_id already exists")
 	}
-	if s.cfg.Concurrency > 0 && s.slots+sp.cost > s.cfg.Concurrency {
+	p := ep.pool()
+	if limit := s.poolLimit(p); limit > 0 && s.slots[p]+sp.cost > limit {
 		return codeError(1303, "")
 	}
 	return nil
+}
+
+// Concurrency pools: Kling counts image and video resource packs apart.
+const (
+	poolImage = 0
+	poolVideo = 1
+)
+
+func (ep *endpoint) pool() int {
+	if ep.video {
+		return poolVideo
+	}
+	return poolImage
+}
+
+func (s *Sandbox) poolLimit(p int) int {
+	if p == poolVideo {
+		return s.cfg.VideoConcurrency
+	}
+	return s.cfg.ImageConcurrency
 }
 
 // accept creates the task and starts its lifecycle.
 func (s *Sandbox) accept(ep *endpoint, sp *spec, base string) (taskView, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e := s.admitLocked(sp); e != nil {
+	if e := s.admitLocked(ep, sp); e != nil {
 		return taskView{}, e
 	}
 	now := s.cfg.Now().UnixMilli()
@@ -164,7 +191,7 @@ func (s *Sandbox) accept(ep *endpoint, sp *spec, base string) (taskView, *apiErr
 	ep.tasks = append(ep.tasks, t)
 	s.submissions[sp.externalID]++
 	s.stats.Accepted++
-	s.slots += sp.cost
+	s.slots[ep.pool()] += sp.cost
 	s.running++
 	if !s.closed {
 		s.startLocked(t)

@@ -17,7 +17,8 @@ import (
 // validator and a result maker, plus a line in registry.
 type endpoint struct {
 	path string
-	// video selects VideoLatency instead of ImageLatency.
+	// video selects VideoLatency instead of ImageLatency, and the video
+	// concurrency pool.
 	video bool
 	// validate decodes and checks a create body. It must not fetch inputs:
 	// it lists them in spec.images and the caller checks them after the
@@ -29,7 +30,11 @@ type endpoint struct {
 
 // registry lists the endpoints the sandbox serves.
 func registry() []*endpoint {
-	return []*endpoint{omniImageEndpoint(), omniVideoEndpoint()}
+	return []*endpoint{
+		omniImageEndpoint(), omniVideoEndpoint(), imageGenerationEndpoint(),
+		text2VideoEndpoint(), image2VideoEndpoint(), multiImage2VideoEndpoint(),
+		lipSyncEndpoint(), motionControlEndpoint(), videoExtendEndpoint(),
+	}
 }
 
 // spec is what a validator accepted: everything the sandbox needs to run the
@@ -40,8 +45,19 @@ type spec struct {
 	watermark   bool
 	// cost is the concurrency slots the task holds (n for image tasks).
 	cost int
+	// model is the model that makes the task (its default applied); it is
+	// remembered with every video produced, since video-extend accepts
+	// only some models' videos.
+	model string
 	// images are the inputs to fetch and check like Kling does.
 	images []imageInput
+	// checks run after images, with the request's context: fetches of
+	// videos and audio, and lookups of sandbox state (produced videos,
+	// face sessions). They may complete the spec, e.g. set an output's
+	// length from an input video's.
+	checks []func(ctx context.Context, s *Sandbox) *apiError
+	// parent is task_info.parent_video (video-extend and lip sync).
+	parent *videoView
 	// outputs describe the results, one URL each.
 	outputs []output
 	// render makes result index; called lazily on the first CDN download.
@@ -52,6 +68,8 @@ type spec struct {
 // from, for error messages.
 type imageInput struct {
 	field, source string
+	// maxSide, when set, bounds both sides (motion control: 65536 px).
+	maxSide int
 }
 
 // output is one result file.

@@ -15,8 +15,11 @@ import (
 //	SANDBOX_FAILURE_RATE, SANDBOX_RESET_RATE   fractions in [0, 1]
 //	SANDBOX_FAILURE_CODES                      comma list of Kling codes
 //	SANDBOX_CONCURRENCY                        slots, 0 = unlimited
+//	SANDBOX_IMAGE_CONCURRENCY, SANDBOX_VIDEO_CONCURRENCY
+//	                                           per pool, 0 = SANDBOX_CONCURRENCY
 //	SANDBOX_PUBLIC_URL                         base of result URLs
 //	SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY     accepted credentials
+//	SANDBOX_LLM_KEY                            accepted LLM Bearer key
 //
 // Errors name the variable at fault.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -69,12 +72,24 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			cfg.FailureCodes = append(cfg.FailureCodes, code)
 		}
 	}
-	if v := strings.TrimSpace(getenv("SANDBOX_CONCURRENCY")); v != "" {
+	counts := []struct {
+		name string
+		dst  *int
+	}{
+		{"SANDBOX_CONCURRENCY", &cfg.Concurrency},
+		{"SANDBOX_IMAGE_CONCURRENCY", &cfg.ImageConcurrency},
+		{"SANDBOX_VIDEO_CONCURRENCY", &cfg.VideoConcurrency},
+	}
+	for _, c := range counts {
+		v := strings.TrimSpace(getenv(c.name))
+		if v == "" {
+			continue
+		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return Config{}, fmt.Errorf("SANDBOX_CONCURRENCY: want a whole number >= 0, got %q", v)
+			return Config{}, fmt.Errorf("%s: want a whole number >= 0, got %q", c.name, v)
 		}
-		cfg.Concurrency = n
+		*c.dst = n
 	}
 	if v := strings.TrimSpace(getenv("SANDBOX_PUBLIC_URL")); v != "" {
 		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
@@ -87,6 +102,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if v := getenv("SANDBOX_SECRET_KEY"); v != "" {
 		cfg.SecretKey = v
+	}
+	if v := getenv("SANDBOX_LLM_KEY"); v != "" {
+		cfg.LLMKey = v
 	}
 	return cfg, nil
 }

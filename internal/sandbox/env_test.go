@@ -11,13 +11,15 @@ import (
 func TestConfigFromEnv(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{
-		"SANDBOX_IMAGE_LATENCY":  "500ms",
-		"SANDBOX_VIDEO_LATENCY":  "2",
-		"SANDBOX_RESPONSE_DELAY": "0",
-		"SANDBOX_FAILURE_RATE":   "0.25",
-		"SANDBOX_FAILURE_CODES":  "5000, 1303",
-		"SANDBOX_RESET_RATE":     "0.1",
-		"SANDBOX_CONCURRENCY":    "10",
+		"SANDBOX_IMAGE_LATENCY":     "500ms",
+		"SANDBOX_VIDEO_LATENCY":     "2",
+		"SANDBOX_RESPONSE_DELAY":    "0",
+		"SANDBOX_FAILURE_RATE":      "0.25",
+		"SANDBOX_FAILURE_CODES":     "5000, 1303",
+		"SANDBOX_RESET_RATE":        "0.1",
+		"SANDBOX_CONCURRENCY":       "10",
+		"SANDBOX_VIDEO_CONCURRENCY": "4",
+		"SANDBOX_LLM_KEY":           "llm-secret",
 	}
 	cfg, err := sandbox.ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {
@@ -25,12 +27,12 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	if cfg.ImageLatency != 500*time.Millisecond || cfg.VideoLatency != 2*time.Second || cfg.FailureRate != 0.25 ||
 		len(cfg.FailureCodes) != 2 || cfg.FailureCodes[1] != 1303 || cfg.ResetRate != 0.1 || cfg.Concurrency != 10 ||
-		cfg.AccessKey != "sandbox-ak" {
+		cfg.AccessKey != "sandbox-ak" || cfg.VideoConcurrency != 4 || cfg.ImageConcurrency != 0 || cfg.LLMKey != "llm-secret" {
 		t.Errorf("cfg = %+v", cfg)
 	}
 
 	def, err := sandbox.ConfigFromEnv(func(string) string { return "" })
-	if err != nil || def.ImageLatency != 3*time.Second || def.VideoLatency != 8*time.Second {
+	if err != nil || def.ImageLatency != 3*time.Second || def.VideoLatency != 8*time.Second || def.LLMKey != "sandbox-llm-key" {
 		t.Errorf("defaults = %+v, %v", def, err)
 	}
 
@@ -42,6 +44,8 @@ func TestConfigFromEnv(t *testing.T) {
 		{"SANDBOX_RESET_RATE", "x"},
 		{"SANDBOX_FAILURE_CODES", "5000,42"},
 		{"SANDBOX_CONCURRENCY", "-3"},
+		{"SANDBOX_IMAGE_CONCURRENCY", "two"},
+		{"SANDBOX_VIDEO_CONCURRENCY", "-1"},
 	}
 	for _, b := range bad {
 		_, err := sandbox.ConfigFromEnv(func(k string) string {

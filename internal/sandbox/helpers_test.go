@@ -27,6 +27,7 @@ type bundle struct {
 	srv    *httptest.Server
 	client *kling.Client
 	images *httptest.Server // serves /WxH.png and /WxH.jpg test inputs
+	files  *fileServer      // serves bytes put there by host
 }
 
 // setup starts a sandbox with short latencies; mutate adjusts the config.
@@ -41,12 +42,13 @@ func setup(t *testing.T, mutate func(*sandbox.Config)) *bundle {
 	t.Cleanup(func() { srv.Close(); sb.Close() })
 	imgs := httptest.NewServer(http.HandlerFunc(serveTestImage))
 	t.Cleanup(imgs.Close)
+	files := newFileServer(t)
 	ak, sk := cfg.AccessKey, cfg.SecretKey
 	if ak == "" {
 		ak, sk = "sandbox-ak", "sandbox-sk"
 	}
 	c := kling.NewClient(kling.Config{BaseURL: srv.URL, AccessKey: ak, SecretKey: sk, HTTPClient: srv.Client()})
-	return &bundle{sb: sb, srv: srv, client: c, images: imgs}
+	return &bundle{sb: sb, srv: srv, client: c, images: imgs, files: files}
 }
 
 // img returns the URL of a w×h test image in format ext ("png" or "jpg").

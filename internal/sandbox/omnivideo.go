@@ -100,6 +100,7 @@ func validateOmniVideo(body []byte) (*spec, *apiError) {
 	case len(b.ImageList) > 0:
 		r.frame = b.ImageList[0].ImageURL
 	}
+	sp.model = model
 	sp.outputs = []output{{ext: "mp4", duration: strconv.Itoa(secs)}}
 	sp.render = r.render
 	return sp, nil

@@ -14,15 +14,18 @@ func (s *Sandbox) routes() http.Handler {
 		mux.Handle("GET "+path+"/{id}", s.api(s.handleGet(ep)))
 		mux.Handle("GET "+path, s.api(s.handleList(ep)))
 	}
+	mux.Handle("POST "+pathIdentifyFace, s.api(s.handleIdentifyFace))
 	mux.Handle("/v1/", s.api(s.handleUnknown))
 	mux.HandleFunc("GET /sandbox/stats", s.handleStats)
 	mux.HandleFunc("GET /sandbox/cdn/{task}/{file}", s.handleCDN)
+	mux.HandleFunc("GET /sandbox/cdn/face/{session}/{file}", s.handleFaceImage)
+	mux.HandleFunc("POST /llm/v1/chat/completions", s.handleChat)
 	return mux
 }
 
 // handleUnknown answers paths and methods the API does not have.
 func (s *Sandbox) handleUnknown(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.endpoints[r.URL.Path]; ok {
+	if _, ok := s.endpoints[r.URL.Path]; ok || r.URL.Path == pathIdentifyFace {
 		s.writeError(w, r, codeError(1202, "method "+r.Method+" is not allowed on "+r.URL.Path))
 		return
 	}
@@ -93,11 +96,21 @@ func intParam(raw, name string, def, lo, hi int) (int, *apiError) {
 type Stats struct {
 	Counters
 	// Running counts tasks not yet ended; SlotsInUse the concurrency they
-	// hold (image tasks hold n).
-	Running     int            `json:"running"`
-	SlotsInUse  int            `json:"slots_in_use"`
-	Concurrency int            `json:"concurrency"`
-	Tasks       int            `json:"tasks"`
+	// hold (image tasks hold n), split into the image and video pools.
+	Running          int `json:"running"`
+	SlotsInUse       int `json:"slots_in_use"`
+	ImageSlotsInUse  int `json:"image_slots_in_use"`
+	VideoSlotsInUse  int `json:"video_slots_in_use"`
+	Concurrency      int `json:"concurrency"`
+	ImageConcurrency int `json:"image_concurrency"`
+	VideoConcurrency int `json:"video_concurrency"`
+	Tasks            int `json:"tasks"`
+	// Videos counts the videos produced (video-extend and identify-face
+	// accept their ids); Sessions the identify-face sessions made.
+	Videos   int `json:"videos"`
+	Sessions int `json:"sessions"`
+	// LLMCalls counts calls to the fake LLM with a valid key.
+	LLMCalls    int            `json:"llm_calls"`
 	Submissions map[string]int `json:"submissions"`
 }
 
@@ -112,12 +125,19 @@ func (s *Sandbox) Stats() Stats {
 		}
 	}
 	return Stats{
-		Counters:    s.stats,
-		Running:     s.running,
-		SlotsInUse:  s.slots,
-		Concurrency: s.cfg.Concurrency,
-		Tasks:       len(s.tasks),
-		Submissions: subs,
+		Counters:         s.stats,
+		Running:          s.running,
+		SlotsInUse:       s.slots[poolImage] + s.slots[poolVideo],
+		ImageSlotsInUse:  s.slots[poolImage],
+		VideoSlotsInUse:  s.slots[poolVideo],
+		Concurrency:      s.cfg.Concurrency,
+		ImageConcurrency: s.cfg.ImageConcurrency,
+		VideoConcurrency: s.cfg.VideoConcurrency,
+		Tasks:            len(s.tasks),
+		Videos:           len(s.videos),
+		Sessions:         len(s.sessions),
+		LLMCalls:         s.llmCalls,
+		Submissions:      subs,
 	}
 }
 

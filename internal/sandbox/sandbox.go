@@ -40,7 +40,12 @@ type Config struct {
 	ResetRate float64
 	// Concurrency caps the slots of running tasks (an image task holds n
 	// slots, a video task one); over it a create gets 1303. 0 = unlimited.
+	// Like Kling's resource packs, image and video tasks are counted in
+	// separate pools, each with this cap unless set below.
 	Concurrency int
+	// ImageConcurrency and VideoConcurrency cap the image and video pools.
+	// Default Concurrency.
+	ImageConcurrency, VideoConcurrency int
 	// PublicURL is the base of result URLs. Default: derived from the
 	// create request's Host.
 	PublicURL string
@@ -54,6 +59,12 @@ type Config struct {
 	// CacheBytes bounds the memory kept for fetched inputs and rendered
 	// results, each. Default 256 MiB.
 	CacheBytes int64
+	// LLMKey is the only Bearer key the OpenAI-compatible LLM endpoint
+	// accepts. Default "sandbox-llm-key".
+	LLMKey string
+	// LLMFailures makes the first n LLM calls answer 500 (see FailLLM).
+	// Default 0.
+	LLMFailures int
 }
 
 // DefaultConfig returns the configuration `lepus serve` uses without keys.
@@ -65,6 +76,7 @@ func DefaultConfig() Config {
 		VideoLatency: 8 * time.Second,
 		FailureCodes: []int{5000},
 		CacheBytes:   256 << 20,
+		LLMKey:       "sandbox-llm-key",
 	}
 }
 
@@ -75,6 +87,9 @@ func (c Config) withDefaults() Config {
 	c.ImageLatency = cmp.Or(c.ImageLatency, d.ImageLatency)
 	c.VideoLatency = cmp.Or(c.VideoLatency, d.VideoLatency)
 	c.CacheBytes = cmp.Or(c.CacheBytes, d.CacheBytes)
+	c.LLMKey = cmp.Or(c.LLMKey, d.LLMKey)
+	c.ImageConcurrency = cmp.Or(c.ImageConcurrency, c.Concurrency)
+	c.VideoConcurrency = cmp.Or(c.VideoConcurrency, c.Concurrency)
 	if len(c.FailureCodes) == 0 {
 		c.FailureCodes = d.FailureCodes
 	}
@@ -113,9 +128,13 @@ type Sandbox struct {
 	attempts     map[string]int   // create requests per external id
 	faults       []Fault
 	failOnFinish map[string]string // FailTask calls before the task exists
-	slots        int               // concurrency slots in use
+	slots        [2]int            // concurrency slots in use, by pool
 	running      int               // tasks not yet ended
 	stats        Counters
+	videos       map[string]*videoRecord // every video produced, by id
+	sessions     map[string]*faceSession // identify-face sessions, by id
+	llmFailures  int                     // LLM calls still to fail
+	llmCalls     int                     // LLM calls with a valid key
 }
 
 // New returns a Sandbox serving the endpoints in the registry.
@@ -135,6 +154,9 @@ func New(cfg Config) *Sandbox {
 		submissions:  map[string]int{},
 		attempts:     map[string]int{},
 		failOnFinish: map[string]string{},
+		videos:       map[string]*videoRecord{},
+		sessions:     map[string]*faceSession{},
+		llmFailures:  cfg.LLMFailures,
 	}
 	for _, ep := range registry() {
 		s.endpoints[ep.path] = ep

@@ -83,10 +83,11 @@ func (s *Sandbox) finishLocked(t *task, msg string) {
 	} else {
 		t.status = statusSucceed
 		s.stats.Succeeded++
+		s.recordVideosLocked(t)
 	}
 	t.updatedAt = s.cfg.Now().UnixMilli()
 	t.timer = nil
-	s.slots -= t.spec.cost
+	s.slots[t.ep.pool()] -= t.spec.cost
 	s.running--
 	s.callbackLocked(t)
 	s.log.Debug("sandbox: task ended", "task_id", t.id, "status", t.status)
@@ -106,7 +107,8 @@ type (
 		UpdatedAt          int64          `json:"updated_at"`
 	}
 	taskInfoView struct {
-		ExternalTaskID string `json:"external_task_id,omitempty"`
+		ExternalTaskID string     `json:"external_task_id,omitempty"`
+		ParentVideo    *videoView `json:"parent_video,omitempty"`
 	}
 	resultView struct {
 		Images       []imageView `json:"images,omitempty"`
@@ -129,13 +131,22 @@ type (
 	}
 )
 
+// resultURL is the CDN URL of output i of t.
+func resultURL(t *task, i int) string {
+	return fmt.Sprintf("%s/sandbox/cdn/%s/%d.%s", t.baseURL, t.id, i, t.spec.outputs[i].ext)
+}
+
+// videoID is the id of video output i of t, as video-extend and
+// identify-face take it.
+func videoID(t *task, i int) string { return fmt.Sprintf("%s-%d", t.id, i) }
+
 // viewLocked renders t as Kling would. Caller holds s.mu.
 func (s *Sandbox) viewLocked(t *task) taskView {
 	v := taskView{
 		TaskID:        t.id,
 		TaskStatus:    t.status,
 		TaskStatusMsg: t.msg,
-		TaskInfo:      taskInfoView{ExternalTaskID: t.spec.externalID},
+		TaskInfo:      taskInfoView{ExternalTaskID: t.spec.externalID, ParentVideo: t.spec.parent},
 		CreatedAt:     t.createdAt,
 		UpdatedAt:     t.updatedAt,
 	}
@@ -150,14 +161,14 @@ func (s *Sandbox) viewLocked(t *task) taskView {
 	}
 	res := &resultView{}
 	for i, o := range t.spec.outputs {
-		u := fmt.Sprintf("%s/sandbox/cdn/%s/%d.%s", t.baseURL, t.id, i, o.ext)
+		u := resultURL(t, i)
 		wm := ""
 		if t.spec.watermark {
 			wm = u // the sandbox adds no watermark; the URL is only echoed
 		}
 		switch {
 		case o.ext == "mp4":
-			res.Videos = append(res.Videos, videoView{ID: fmt.Sprintf("%s-%d", t.id, i), URL: u, Duration: o.duration, WatermarkURL: wm})
+			res.Videos = append(res.Videos, videoView{ID: videoID(t, i), URL: u, Duration: o.duration, WatermarkURL: wm})
 		case o.series:
 			res.SeriesImages = append(res.SeriesImages, imageView{Index: i, URL: u, WatermarkURL: wm})
 		default:

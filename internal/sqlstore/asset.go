@@ -77,6 +77,17 @@ func (s *Store) AssetGet(ctx context.Context, id string) (*lepus.Asset, error) {
 	return a, nil
 }
 
+// AssetGetByProviderID returns the user's newest asset whose provider id
+// (a Kling video id) is providerID.
+func (s *Store) AssetGetByProviderID(ctx context.Context, userID, providerID string) (*lepus.Asset, error) {
+	a, err := scanAsset(s.db.QueryRowContext(ctx, `SELECT `+assetColumns+` FROM asset
+		WHERE user_id = $1 AND provider_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1`, userID, providerID))
+	if err != nil {
+		return nil, mapErr(err, "get asset by provider id", "asset")
+	}
+	return a, nil
+}
+
 // attachAssets fills the Assets of tasks with one query, ordered by stage and index.
 func attachAssets(ctx context.Context, q querier, tasks []*lepus.Task) error {
 	if len(tasks) == 0 {

@@ -33,6 +33,12 @@ func (su suite) testAsset(t *testing.T) {
 		if *got != *first || !got.CreatedAt.Equal(us(t0)) {
 			t.Fatalf("AssetGet = %+v, want %+v", got, first)
 		}
+		byProvider, err := s.AssetGetByProviderID(ctx, "u1", "v1")
+		if err != nil || byProvider.ID != first.ID {
+			t.Fatalf("AssetGetByProviderID = %+v, %v; want %s", byProvider, err, first.ID)
+		}
+		_, err = s.AssetGetByProviderID(ctx, "u2", "v1")
+		wantCode(t, err, lepus.ENotFound) // another user's video is not found
 
 		clock.Set(t0.Add(time.Hour))
 		second, err := s.AssetUpsert(ctx, &lepus.Asset{TaskID: "tsk_1", UserID: "u1", Stage: "video", Index: 0,
@@ -74,7 +80,7 @@ func (su suite) testUpload(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, _ := su.open(t, 0)
-	in := &lepus.Upload{ID: "upl_1", UserID: "u1", Mime: "image/png", Bytes: 42, Width: 10, Height: 20, StorageKey: "uploads/upl_1"}
+	in := &lepus.Upload{ID: "upl_1", UserID: "u1", Kind: "video", Format: "mp4", Mime: "video/mp4", Bytes: 42, Width: 10, Height: 20, DurationS: 4.5, Faces: 1, StorageKey: "uploads/upl_1"}
 	if err := s.UploadCreate(ctx, in); err != nil {
 		t.Fatalf("UploadCreate: %v", err)
 	}

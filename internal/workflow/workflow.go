@@ -4,6 +4,7 @@
 package workflow
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -50,6 +51,17 @@ type ImageInput struct {
 	NeedFace bool
 }
 
+// Failure is a Build error that fails the task with a reason a person
+// understands (for example "no face found in the video"), rather than as an
+// internal error.
+type Failure struct {
+	Code      string
+	Message   string
+	Retryable bool
+}
+
+func (f *Failure) Error() string { return f.Message }
+
 // Env is what building a provider request needs from the running system.
 type Env struct {
 	// CallbackURL is where the provider may post status changes; empty when
@@ -72,6 +84,11 @@ type Definition struct {
 	Build func(t *lepus.Task, st *lepus.Stage, env Env) (any, error)
 	// Cost returns the credits the request costs.
 	Cost func(req Request, costs map[string]int) int
+	// Check, if set, runs the request's checks that need I/O (media lengths,
+	// assets) after its image inputs are checked and before anything is
+	// paid. It may record what it measured on the request and returns notes
+	// for the task.
+	Check func(ctx context.Context, userID string, req Request, in Inputs) (notes []string, err error)
 }
 
 // Registry holds every workflow by type.
@@ -83,7 +100,10 @@ type Registry struct {
 // overridden by pollInterval when it is non-zero (tests and benchmarks).
 func NewRegistry(pollInterval time.Duration) *Registry {
 	r := &Registry{defs: map[string]*Definition{}}
-	for _, d := range []*Definition{faceSwap()} {
+	for _, d := range []*Definition{
+		faceSwap(), imageToVideo(), textToVideo(), multiImageToVideo(), lipSync(),
+		motionControl(), videoExtend(), imageGeneration(), omniImage(),
+	} {
 		if pollInterval > 0 {
 			d.Policy.PollInterval = pollInterval
 		}

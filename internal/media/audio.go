@@ -1,0 +1,51 @@
+package media
+
+import (
+	"fmt"
+	"io"
+)
+
+// Audio formats accepted by AudioDuration and MuxAudio; they are the
+// Format values SniffMedia gives for audio.
+const (
+	AudioMP3 = "mp3"
+	AudioWAV = "wav"
+	AudioM4A = "m4a"
+	AudioAAC = "aac"
+)
+
+// AudioDuration returns the length in seconds of an MP3, WAV, M4A (MP4
+// audio) or AAC (ADTS) stream, so audio uploads (lip-sync input) can be
+// checked against provider limits like videos are. format is one of the
+// Audio* constants, as SniffMedia reports it.
+//
+// MP3 uses a Xing/Info or VBRI frame count when the first frame has one,
+// and otherwise walks every frame header: the bitrate of one frame says
+// nothing about a VBR file. WAV divides the data chunk by the byte rate.
+// M4A reads the MP4 headers. AAC walks the ADTS frames.
+func AudioDuration(r io.ReadSeeker, format string) (float64, error) {
+	if format == AudioM4A {
+		return MP4Duration(r)
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("audio duration: %w", err)
+	}
+	var (
+		secs float64
+		err  error
+	)
+	switch format {
+	case AudioMP3:
+		secs, err = mp3Duration(r)
+	case AudioWAV:
+		secs, err = wavDuration(r)
+	case AudioAAC:
+		secs, err = adtsDuration(r)
+	default:
+		return 0, fmt.Errorf("audio duration: unknown format %q", format)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("audio duration: %w", err)
+	}
+	return secs, nil
+}

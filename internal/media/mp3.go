@@ -1,0 +1,157 @@
+package media
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// mp3Header is a decoded MPEG audio Layer III frame header.
+type mp3Header struct {
+	version    int // 1 (MPEG-1), 2 (MPEG-2) or 25 (MPEG-2.5)
+	bitrate    int // bits per second
+	sampleRate int
+	padding    bool
+	crc        bool // a 16-bit CRC follows the header
+	mono       bool
+	size       int // frame bytes, header included
+	samples    int // 1152 for MPEG-1, 576 for MPEG-2 and 2.5
+}
+
+// Layer III bitrates in kbit/s by bitrate index (0 is free format, 15 is
+// invalid; neither is accepted).
+var (
+	mp3BitratesV1 = [15]int{0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320}
+	mp3BitratesV2 = [15]int{0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160}
+	mp3RatesV1    = [3]int{44100, 48000, 32000}
+)
+
+// parseMP3Header decodes a 4-byte MPEG audio frame header, accepting only
+// Layer III with a known bitrate and sample rate.
+func parseMP3Header(b []byte) (mp3Header, bool) {
+	if len(b) < 4 || b[0] != 0xFF || b[1]&0xE0 != 0xE0 {
+		return mp3Header{}, false
+	}
+	versionBits := b[1] >> 3 & 3
+	layerBits := b[1] >> 1 & 3
+	brIndex := int(b[2] >> 4)
+	srIndex := int(b[2] >> 2 & 3)
+	if versionBits == 1 || layerBits != 1 || brIndex == 0 || brIndex == 15 || srIndex == 3 || b[3]&3 == 2 {
+		return mp3Header{}, false // reserved version, not Layer III, free/bad bitrate, bad rate or emphasis
+	}
+	h := mp3Header{
+		crc:     b[1]&1 == 0,
+		padding: b[2]>>1&1 == 1,
+		mono:    b[3]>>6 == 3,
+	}
+	rate := mp3RatesV1[srIndex]
+	switch versionBits {
+	case 3:
+		h.version, h.bitrate, h.sampleRate, h.samples = 1, mp3BitratesV1[brIndex]*1000, rate, 1152
+	case 2:
+		h.version, h.bitrate, h.sampleRate, h.samples = 2, mp3BitratesV2[brIndex]*1000, rate/2, 576
+	default:
+		h.version, h.bitrate, h.sampleRate, h.samples = 25, mp3BitratesV2[brIndex]*1000, rate/4, 576
+	}
+	// bytes = samples/8 * bitrate / rate, plus one padding byte.
+	h.size = h.samples / 8 * h.bitrate / h.sampleRate
+	if h.padding {
+		h.size++
+	}
+	return h, true
+}
+
+// sideInfoLen is the Layer III side information size, after which Xing and
+// Info tags sit.
+func (h mp3Header) sideInfoLen() int {
+	switch {
+	case h.version == 1 && h.mono:
+		return 17
+	case h.version == 1:
+		return 32
+	case h.mono:
+		return 9
+	}
+	return 17
+}
+
+func (h mp3Header) channels() int {
+	if h.mono {
+		return 1
+	}
+	return 2
+}
+
+// mp3Frame adapts parseMP3Header to the frame scanner. Frames of one
+// stream share version, layer and sample rate (header byte 1, and the rate
+// bits of byte 2).
+func mp3Frame(head []byte) (audioFrame, bool) {
+	h, ok := parseMP3Header(head)
+	if !ok {
+		return audioFrame{}, false
+	}
+	key := uint32(head[1])<<8 | uint32(head[2]&0x0C)
+	return audioFrame{size: h.size, samples: h.samples, rate: h.sampleRate, channels: h.channels(), key: key}, true
+}
+
+// mp3TagFrames reads the frame count of a Xing/Info or VBRI header in the
+// first frame. ok is false when the frame is ordinary audio. Encoders put
+// these headers in a silent frame that is not part of the sound.
+func mp3TagFrames(frame []byte) (frames uint32, isTag bool) {
+	h, ok := parseMP3Header(frame)
+	if !ok {
+		return 0, false
+	}
+	if off := 4 + h.sideInfoLen(); len(frame) >= off+8 {
+		tag := string(frame[off : off+4])
+		if tag == "Xing" || tag == "Info" {
+			flags := binary.BigEndian.Uint32(frame[off+4:])
+			if flags&1 != 0 && len(frame) >= off+12 {
+				return binary.BigEndian.Uint32(frame[off+8:]), true
+			}
+			return 0, true
+		}
+	}
+	// VBRI: tag, version, delay, quality, bytes, then frames.
+	if off := 4 + 32; len(frame) >= off+18 && string(frame[off:off+4]) == "VBRI" {
+		return binary.BigEndian.Uint32(frame[off+14:]), true
+	}
+	return 0, false
+}
+
+// mp3Duration returns the length of an MP3 stream: from the frame count of
+// a Xing/Info or VBRI header when there is one, else by walking every
+// frame and summing its samples (the only exact way for VBR files without
+// such a header).
+func mp3Duration(r io.Reader) (float64, error) {
+	sc := newFrameScanner(r, 4, mp3Frame)
+	var (
+		secs  float64
+		count int
+	)
+	for {
+		f, err := sc.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return 0, fmt.Errorf("mp3: %w", err)
+		}
+		if count == 0 {
+			if frames, isTag := mp3TagFrames(f.data); isTag {
+				if frames > 0 {
+					return float64(frames) * float64(f.samples) / float64(f.rate), nil
+				}
+				count++ // a tag without a count: walk, but the tag frame is not sound
+				continue
+			}
+		}
+		count++
+		secs += float64(f.samples) / float64(f.rate)
+	}
+	if secs == 0 {
+		return 0, errors.New("mp3: no audio frames")
+	}
+	return secs, nil
+}

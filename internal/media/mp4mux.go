@@ -1,0 +1,228 @@
+package media
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+)
+
+// This file writes movies of several tracks whose samples come from
+// elsewhere (a video written by WriteMP4, an audio file) without holding
+// them in memory: the sample tables are known up front, so moov is written
+// first and the samples are copied into mdat afterwards, interleaved in
+// half-second chunks so players can stream the file.
+
+// muxTrack is one track of a movie written by writeMovie. Its samples are
+// listed one by one (deltas, sizes, srcOffs), or, for PCM, described by
+// fixed: per-frame tables of a long recording would take hundreds of MB.
+type muxTrack struct {
+	handler       string // "vide" or "soun"
+	timescale     uint32
+	entry         []byte // the sample entry box (avc1, mp4a, sowt)
+	width, height uint32 // 16.16 fixed point; zero for audio
+	deltas        []uint32
+	sizes         []uint32
+	srcOffs       []int64 // where each sample's bytes are in src
+	fixed         *fixedSamples
+	ctsOffsets    []int32  // composition offsets; nil when there are none
+	sync          []uint32 // 1-based sync sample numbers; nil when all are
+	src           io.ReadSeeker
+}
+
+// fixedSamples are count samples of one size and duration stored back to
+// back in the source from srcStart.
+type fixedSamples struct {
+	count       int
+	size, delta uint32
+	srcStart    int64
+}
+
+func (t *muxTrack) count() int {
+	if t.fixed != nil {
+		return t.fixed.count
+	}
+	return len(t.deltas)
+}
+
+// sample returns sample i's duration, size and place in the source.
+func (t *muxTrack) sample(i int) (delta, size uint32, srcOff int64) {
+	if f := t.fixed; f != nil {
+		return f.delta, f.size, f.srcStart + int64(i)*int64(f.size)
+	}
+	return t.deltas[i], t.sizes[i], t.srcOffs[i]
+}
+
+func (t *muxTrack) duration() uint64 {
+	if f := t.fixed; f != nil {
+		return uint64(f.count) * uint64(f.delta)
+	}
+	var d uint64
+	for _, x := range t.deltas {
+		d += uint64(x)
+	}
+	return d
+}
+
+// cut drops the samples that start at or after limit ticks and shortens
+// the last one kept so the track ends at limit at the latest.
+func (t *muxTrack) cut(limit uint64) {
+	if f := t.fixed; f != nil {
+		f.count = min(f.count, int(limit/uint64(f.delta)))
+		return
+	}
+	var now uint64
+	for i, d := range t.deltas {
+		if now >= limit {
+			t.deltas, t.sizes, t.srcOffs = t.deltas[:i], t.sizes[:i], t.srcOffs[:i]
+			if t.ctsOffsets != nil {
+				t.ctsOffsets = t.ctsOffsets[:i]
+			}
+			break
+		}
+		if now+uint64(d) > limit {
+			t.deltas[i] = uint32(limit - now)
+		}
+		now += uint64(d)
+	}
+}
+
+// muxChunk is a run of consecutive samples of one track stored together.
+type muxChunk struct {
+	track        int
+	first, count int
+	start        uint64 // decode time of the first sample, track ticks
+	bytes        uint64
+	fileOff      uint64
+}
+
+// chunkSeconds is the span of media in one chunk.
+const chunkSeconds = 0.5
+
+// planChunks cuts each track into chunks of about chunkSeconds and orders
+// all chunks by start time.
+func planChunks(tracks []*muxTrack) []*muxChunk {
+	var all []*muxChunk
+	for ti, t := range tracks {
+		span := uint64(math.Max(1, chunkSeconds*float64(t.timescale)))
+		var cur *muxChunk
+		var now uint64
+		for i := range t.count() {
+			d, size, _ := t.sample(i)
+			if cur == nil || now-cur.start >= span {
+				cur = &muxChunk{track: ti, first: i, start: now}
+				all = append(all, cur)
+			}
+			cur.count++
+			cur.bytes += uint64(size)
+			now += uint64(d)
+		}
+	}
+	slices.SortStableFunc(all, func(a, b *muxChunk) int {
+		// a.start/tsA vs b.start/tsB without rounding.
+		l := a.start * uint64(tracks[b.track].timescale)
+		r := b.start * uint64(tracks[a.track].timescale)
+		switch {
+		case l < r:
+			return -1
+		case l > r:
+			return 1
+		}
+		return a.track - b.track
+	})
+	return all
+}
+
+// writeMovie writes ftyp, moov (in movieScale ticks) and mdat with the
+// samples of tracks copied from their sources.
+func writeMovie(w io.Writer, ftyp []byte, movieScale uint32, tracks []*muxTrack) error {
+	chunks := planChunks(tracks)
+	moovLen := len(muxMoov(movieScale, tracks, chunks))
+	off := uint64(len(ftyp)+moovLen) + 8
+	var payload uint64
+	for _, c := range chunks {
+		c.fileOff = off + payload
+		payload += c.bytes
+	}
+	if off+payload > math.MaxUint32 {
+		return errTooLarge
+	}
+	mdat, err := mdatHeader(payload)
+	if err != nil {
+		return err
+	}
+	for _, part := range [][]byte{ftyp, muxMoov(movieScale, tracks, chunks), mdat} {
+		if _, err := w.Write(part); err != nil {
+			return err
+		}
+	}
+	for _, c := range chunks {
+		if err := copyChunk(w, tracks[c.track], c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyChunk copies a chunk's samples from the track's source, in as few
+// reads as their layout there allows.
+func copyChunk(w io.Writer, t *muxTrack, c *muxChunk) error {
+	i, end := c.first, c.first+c.count
+	for i < end {
+		_, size, start := t.sample(i)
+		n := int64(size)
+		for i++; i < end; i++ {
+			_, size, off := t.sample(i)
+			if off != start+n {
+				break
+			}
+			n += int64(size)
+		}
+		if _, err := t.src.Seek(start, io.SeekStart); err != nil {
+			return fmt.Errorf("copy samples: %w", err)
+		}
+		if _, err := io.CopyN(w, t.src, n); err != nil {
+			return fmt.Errorf("copy samples: %w", err)
+		}
+	}
+	return nil
+}
+
+// muxMoov builds the movie box; chunk file offsets may still be zero when
+// only its length is wanted.
+func muxMoov(movieScale uint32, tracks []*muxTrack, chunks []*muxChunk) []byte {
+	var movieDur uint64
+	for _, t := range tracks {
+		movieDur = max(movieDur, rescale(t.duration(), t.timescale, movieScale))
+	}
+	parts := [][]byte{mvhdBox(movieScale, uint32(movieDur), uint32(len(tracks)+1))}
+	for i, t := range tracks {
+		var mine []*muxChunk
+		for _, c := range chunks {
+			if c.track == i {
+				mine = append(mine, c)
+			}
+		}
+		volume := uint16(0)
+		if t.handler == "soun" {
+			volume = 0x0100
+		}
+		tkhd := tkhdBox(uint32(i+1), uint32(rescale(t.duration(), t.timescale, movieScale)), volume, t.width, t.height)
+		header := vmhdBox()
+		if t.handler == "soun" {
+			header = smhdBox()
+		}
+		minf := mkbox("minf", header, dinfBox(), muxStbl(t, mine))
+		mdia := mkbox("mdia", mdhdBox(t.timescale, uint32(t.duration())), hdlrBox(t.handler), minf)
+		parts = append(parts, mkbox("trak", tkhd, mdia))
+	}
+	return mkbox("moov", parts...)
+}
+
+// rescale converts ticks between timescales, rounding to nearest.
+func rescale(ticks uint64, from, to uint32) uint64 {
+	if from == to || from == 0 {
+		return ticks
+	}
+	return (ticks*uint64(to) + uint64(from)/2) / uint64(from)
+}

@@ -1,0 +1,131 @@
+package media
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+const (
+	wavFormatPCM        = 1
+	wavFormatExtensible = 0xFFFE
+	// wavUnknownSize is the chunk size streaming writers leave when they
+	// cannot seek back to fill it in.
+	wavUnknownSize = 0xFFFFFFFF
+)
+
+// wavInfo is what a WAV file's chunks say about its audio.
+type wavInfo struct {
+	format        uint16 // WAVE format tag; the sub-format's for extensible files
+	channels      int
+	sampleRate    int
+	byteRate      int
+	blockAlign    int
+	bitsPerSample int
+	dataOff       int64 // where the samples start
+	dataLen       int64 // bytes of samples
+}
+
+// readWAV walks the RIFF chunks of a WAV (or RF64) file up to the data
+// chunk. Chunks are padded to even sizes. A data chunk whose size is
+// unknown (0xFFFFFFFF, or 0 from a stream) or larger than the file is taken
+// to run to the end of the file.
+func readWAV(r io.ReadSeeker) (wavInfo, error) {
+	var w wavInfo
+	end, err := r.Seek(0, io.SeekEnd)
+	if err != nil {
+		return w, fmt.Errorf("wav: %w", err)
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return w, fmt.Errorf("wav: %w", err)
+	}
+	var riff [12]byte
+	if _, err := io.ReadFull(r, riff[:]); err != nil {
+		return w, fmt.Errorf("wav: read header: %w", err)
+	}
+	rf64 := string(riff[:4]) == "RF64"
+	if (string(riff[:4]) != "RIFF" && !rf64) || string(riff[8:12]) != "WAVE" {
+		return w, errors.New("wav: not a RIFF WAVE file")
+	}
+	pos := int64(12)
+	var ds64Data int64 // RF64 keeps the real data size in its ds64 chunk
+	haveFmt := false
+	for pos+8 <= end {
+		var hdr [8]byte
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return w, fmt.Errorf("wav: read chunk: %w", err)
+		}
+		id, size := string(hdr[:4]), int64(binary.LittleEndian.Uint32(hdr[4:]))
+		body := pos + 8
+		switch id {
+		case "fmt ":
+			if err := w.readFmt(r, size); err != nil {
+				return w, err
+			}
+			haveFmt = true
+		case "ds64":
+			var b [16]byte
+			if size >= 16 {
+				if _, err := io.ReadFull(r, b[:]); err != nil {
+					return w, fmt.Errorf("wav: read ds64: %w", err)
+				}
+				ds64Data = int64(binary.LittleEndian.Uint64(b[8:]))
+			}
+		case "data":
+			if !haveFmt {
+				return w, errors.New("wav: data chunk before fmt chunk")
+			}
+			w.dataOff = body
+			switch {
+			case rf64 && size == wavUnknownSize && ds64Data > 0:
+				size = ds64Data
+			case size == wavUnknownSize || size == 0:
+				size = end - body
+			}
+			w.dataLen = min(size, end-body)
+			return w, nil
+		}
+		pos = body + size + size%2
+		if _, err := r.Seek(pos, io.SeekStart); err != nil {
+			return w, fmt.Errorf("wav: %w", err)
+		}
+	}
+	return w, errors.New("wav: no data chunk")
+}
+
+// readFmt reads the fmt chunk body.
+func (w *wavInfo) readFmt(r io.Reader, size int64) error {
+	if size < 16 {
+		return fmt.Errorf("wav: fmt chunk of %d bytes", size)
+	}
+	b := make([]byte, min(size, 40))
+	if _, err := io.ReadFull(r, b); err != nil {
+		return fmt.Errorf("wav: read fmt: %w", err)
+	}
+	w.format = binary.LittleEndian.Uint16(b)
+	w.channels = int(binary.LittleEndian.Uint16(b[2:]))
+	w.sampleRate = int(binary.LittleEndian.Uint32(b[4:]))
+	w.byteRate = int(binary.LittleEndian.Uint32(b[8:]))
+	w.blockAlign = int(binary.LittleEndian.Uint16(b[12:]))
+	w.bitsPerSample = int(binary.LittleEndian.Uint16(b[14:]))
+	if w.format == wavFormatExtensible && len(b) >= 26 {
+		w.format = binary.LittleEndian.Uint16(b[24:]) // first bytes of the sub-format GUID
+	}
+	if w.byteRate == 0 {
+		w.byteRate = w.sampleRate * w.blockAlign
+	}
+	if w.byteRate <= 0 || w.channels <= 0 {
+		return errors.New("wav: fmt chunk gives no byte rate")
+	}
+	return nil
+}
+
+// wavDuration is the data size over the byte rate.
+func wavDuration(r io.ReadSeeker) (float64, error) {
+	w, err := readWAV(r)
+	if err != nil {
+		return 0, err
+	}
+	return float64(w.dataLen) / float64(w.byteRate), nil
+}
