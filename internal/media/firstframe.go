@@ -1,6 +1,7 @@
 package media
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -26,6 +27,9 @@ func FirstFrame(r io.ReadSeeker) (image.Image, error) {
 	info, err := mp4.Probe(r)
 	if err != nil {
 		return nil, fmt.Errorf("first frame: %w", err)
+	}
+	if len(info.Tracks) == 0 {
+		return nil, errors.New("first frame: not an mp4 file (no tracks)")
 	}
 	var (
 		track    *mp4.Track

@@ -18,9 +18,9 @@ type audioFrame struct {
 }
 
 // frameScanner walks the frames of an MP3 or ADTS stream. It skips ID3v2
-// tags and junk between frames, and trusts a header found after junk only
-// when the next frame's header follows it where it says (so stray 0xFF
-// bytes in a tag or in audio data are not taken for frames).
+// tags and junk between frames, and trusts a header only when the next
+// frame's header (or a tag, or the end) follows it where it says, so stray
+// sync-like bytes in junk are not taken for frames.
 type frameScanner struct {
 	br     *bufio.Reader
 	pos    int64
@@ -60,15 +60,8 @@ func (s *frameScanner) next() (audioFrame, error) {
 			ok = false
 		}
 		if ok {
-			whole, _ := s.br.Peek(f.size + s.hdrLen)
-			switch {
-			case len(whole) < f.size:
-				ok = false // truncated frame: the stream ends here
-			case !s.synced && len(whole) >= f.size+s.hdrLen:
-				nf, nok := s.parse(whole[f.size:])
-				ok = nok && nf.key == f.key
-			}
-			if ok {
+			whole, _ := s.br.Peek(f.size + max(s.hdrLen, len(apeTag)))
+			if ok = s.confirmed(f, whole); ok {
 				f.off, f.data = s.pos, whole[:f.size]
 				s.synced, s.key = true, f.key
 				if err := s.discard(f.size); err != nil {
@@ -82,6 +75,31 @@ func (s *frameScanner) next() (audioFrame, error) {
 			return audioFrame{}, err
 		}
 	}
+}
+
+// apeTag starts an APEv2 tag, which may follow the last frame.
+const apeTag = "APETAGEX"
+
+// confirmed reports whether the frame f at the start of whole is real: it
+// must be complete and be followed by a frame header of the same stream,
+// a tag, or the end of the stream. A lone header in junk rarely is.
+func (s *frameScanner) confirmed(f audioFrame, whole []byte) bool {
+	if len(whole) < f.size {
+		return false // truncated: the stream ends inside it
+	}
+	rest := whole[f.size:]
+	if len(rest) < s.hdrLen {
+		return true
+	}
+	if nf, ok := s.parse(rest); ok {
+		return nf.key == f.key
+	}
+	for _, tag := range []string{"TAG", "ID3", apeTag, "LYRICS"} {
+		if len(rest) >= len(tag) && string(rest[:len(tag)]) == tag {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *frameScanner) discard(n int) error {

@@ -92,6 +92,18 @@ func dinfBox() []byte {
 	return mkbox("dinf", mkbox("dref", dref.b))
 }
 
+// edtsBox is an edit list of one edit: play segment (movie ticks) of the
+// media from mediaStart (track ticks) at normal rate.
+func edtsBox(segment uint32, mediaStart uint64) []byte {
+	var x box
+	x.fullHeader(0, 0)
+	x.u32(1)
+	x.u32(segment)
+	x.u32(uint32(mediaStart))
+	x.u32(0x00010000) // media_rate 1.0
+	return mkbox("edts", mkbox("elst", x.b))
+}
+
 // sttsBox run-length codes per-sample durations.
 func sttsBox(deltas []uint32) []byte {
 	var runs [][2]uint32 // sample count, delta

@@ -25,9 +25,17 @@ type muxTrack struct {
 	sizes         []uint32
 	srcOffs       []int64 // where each sample's bytes are in src
 	fixed         *fixedSamples
-	ctsOffsets    []int32  // composition offsets; nil when there are none
-	sync          []uint32 // 1-based sync sample numbers; nil when all are
+	ctsOffsets    []int32    // composition offsets; nil when there are none
+	sync          []uint32   // 1-based sync sample numbers; nil when all are
+	edit          *trackEdit // from a copied edit list; nil for none
 	src           io.ReadSeeker
+}
+
+// trackEdit is the one edit kept from a source edit list: encoders using
+// B-frames start presentation a few frames into the composition timeline.
+type trackEdit struct {
+	mediaStart uint64 // media time shown first, track ticks
+	length     uint64 // how long it plays, track ticks
 }
 
 // fixedSamples are count samples of one size and duration stored back to
@@ -53,6 +61,14 @@ func (t *muxTrack) sample(i int) (delta, size uint32, srcOff int64) {
 	return t.deltas[i], t.sizes[i], t.srcOffs[i]
 }
 
+// presented is how long the track plays, in track ticks.
+func (t *muxTrack) presented() uint64 {
+	if t.edit != nil {
+		return t.edit.length
+	}
+	return t.duration()
+}
+
 func (t *muxTrack) duration() uint64 {
 	if f := t.fixed; f != nil {
 		return uint64(f.count) * uint64(f.delta)
@@ -64,9 +80,14 @@ func (t *muxTrack) duration() uint64 {
 	return d
 }
 
-// cut drops the samples that start at or after limit ticks and shortens
-// the last one kept so the track ends at limit at the latest.
+// cut shortens the track to play for at most limit ticks: it drops the
+// samples that start after that and shortens the last one kept. With an
+// edit, the cut is that far past the edit's start.
 func (t *muxTrack) cut(limit uint64) {
+	if t.edit != nil {
+		t.edit.length = min(t.edit.length, limit)
+		limit += t.edit.mediaStart
+	}
 	if f := t.fixed; f != nil {
 		f.count = min(f.count, int(limit/uint64(f.delta)))
 		return
@@ -77,6 +98,9 @@ func (t *muxTrack) cut(limit uint64) {
 			t.deltas, t.sizes, t.srcOffs = t.deltas[:i], t.sizes[:i], t.srcOffs[:i]
 			if t.ctsOffsets != nil {
 				t.ctsOffsets = t.ctsOffsets[:i]
+			}
+			for len(t.sync) > 0 && t.sync[len(t.sync)-1] > uint32(i) {
+				t.sync = t.sync[:len(t.sync)-1]
 			}
 			break
 		}
@@ -105,6 +129,16 @@ func planChunks(tracks []*muxTrack) []*muxChunk {
 	var all []*muxChunk
 	for ti, t := range tracks {
 		span := uint64(math.Max(1, chunkSeconds*float64(t.timescale)))
+		if f := t.fixed; f != nil {
+			// PCM: whole chunks by arithmetic, not millions of samples.
+			per := max(1, int(span/uint64(f.delta)))
+			for first := 0; first < f.count; first += per {
+				n := min(per, f.count-first)
+				all = append(all, &muxChunk{track: ti, first: first, count: n,
+					start: uint64(first) * uint64(f.delta), bytes: uint64(n) * uint64(f.size)})
+			}
+			continue
+		}
 		var cur *muxChunk
 		var now uint64
 		for i := range t.count() {
@@ -167,6 +201,9 @@ func writeMovie(w io.Writer, ftyp []byte, movieScale uint32, tracks []*muxTrack)
 // copyChunk copies a chunk's samples from the track's source, in as few
 // reads as their layout there allows.
 func copyChunk(w io.Writer, t *muxTrack, c *muxChunk) error {
+	if f := t.fixed; f != nil {
+		return copyRange(w, t.src, f.srcStart+int64(c.first)*int64(f.size), int64(c.bytes))
+	}
 	i, end := c.first, c.first+c.count
 	for i < end {
 		_, size, start := t.sample(i)
@@ -178,12 +215,20 @@ func copyChunk(w io.Writer, t *muxTrack, c *muxChunk) error {
 			}
 			n += int64(size)
 		}
-		if _, err := t.src.Seek(start, io.SeekStart); err != nil {
-			return fmt.Errorf("copy samples: %w", err)
+		if err := copyRange(w, t.src, start, n); err != nil {
+			return err
 		}
-		if _, err := io.CopyN(w, t.src, n); err != nil {
-			return fmt.Errorf("copy samples: %w", err)
-		}
+	}
+	return nil
+}
+
+// copyRange copies n bytes from offset start of src.
+func copyRange(w io.Writer, src io.ReadSeeker, start, n int64) error {
+	if _, err := src.Seek(start, io.SeekStart); err != nil {
+		return fmt.Errorf("copy samples: %w", err)
+	}
+	if _, err := io.CopyN(w, src, n); err != nil {
+		return fmt.Errorf("copy samples: %w", err)
 	}
 	return nil
 }
@@ -193,7 +238,7 @@ func copyChunk(w io.Writer, t *muxTrack, c *muxChunk) error {
 func muxMoov(movieScale uint32, tracks []*muxTrack, chunks []*muxChunk) []byte {
 	var movieDur uint64
 	for _, t := range tracks {
-		movieDur = max(movieDur, rescale(t.duration(), t.timescale, movieScale))
+		movieDur = max(movieDur, rescale(t.presented(), t.timescale, movieScale))
 	}
 	parts := [][]byte{mvhdBox(movieScale, uint32(movieDur), uint32(len(tracks)+1))}
 	for i, t := range tracks {
@@ -207,14 +252,19 @@ func muxMoov(movieScale uint32, tracks []*muxTrack, chunks []*muxChunk) []byte {
 		if t.handler == "soun" {
 			volume = 0x0100
 		}
-		tkhd := tkhdBox(uint32(i+1), uint32(rescale(t.duration(), t.timescale, movieScale)), volume, t.width, t.height)
+		shown := uint32(rescale(t.presented(), t.timescale, movieScale))
+		tkhd := tkhdBox(uint32(i+1), shown, volume, t.width, t.height)
 		header := vmhdBox()
 		if t.handler == "soun" {
 			header = smhdBox()
 		}
 		minf := mkbox("minf", header, dinfBox(), muxStbl(t, mine))
 		mdia := mkbox("mdia", mdhdBox(t.timescale, uint32(t.duration())), hdlrBox(t.handler), minf)
-		parts = append(parts, mkbox("trak", tkhd, mdia))
+		if t.edit == nil {
+			parts = append(parts, mkbox("trak", tkhd, mdia))
+			continue
+		}
+		parts = append(parts, mkbox("trak", tkhd, edtsBox(shown, t.edit.mediaStart), mdia))
 	}
 	return mkbox("moov", parts...)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	mp4 "github.com/abema/go-mp4"
 )
@@ -16,7 +17,8 @@ const maxEntryLen = 1 << 20
 // readMP4Track finds the first track of codec in an MP4 and describes it
 // as a muxTrack whose samples are copied from r as they are: sample entry
 // (with avcC or esds), sizes, durations, composition offsets and sync
-// samples. Edit lists are ignored.
+// samples. Of an edit list only where presentation starts is kept (the
+// usual single edit that skips B-frame delay); empty edits are ignored.
 func readMP4Track(r io.ReadSeeker, codec mp4.Codec) (*muxTrack, error) {
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return nil, err
@@ -60,6 +62,18 @@ func readMP4Track(r io.ReadSeeker, codec mp4.Codec) (*muxTrack, error) {
 	}
 	if err := t.readSamples(pt); err != nil {
 		return nil, err
+	}
+	for _, e := range pt.EditList {
+		if e.MediaTime >= 0 && e.MediaTime <= math.MaxInt32 && info.Timescale > 0 {
+			t.edit = &trackEdit{
+				mediaStart: uint64(e.MediaTime),
+				length:     rescale(e.SegmentDuration, info.Timescale, t.timescale),
+			}
+			if t.edit.length == 0 { // "the rest of the media"
+				t.edit.length = t.duration() - min(t.duration(), t.edit.mediaStart)
+			}
+			break
+		}
 	}
 	return t, nil
 }

@@ -9,13 +9,15 @@ import (
 )
 
 // MuxAudio writes to w an MP4 holding the H.264 video track of video (its
-// samples, sizes, timing and avcC copied as they are, not re-encoded) and
+// samples, sizes, timing, avcC and the start of its edit list copied as
+// they are, not re-encoded) and
 // an audio track made from audio, so the sandbox's lip-sync result is the
 // input video with the audio laid on it. audioFormat is one of the Audio*
 // constants:
 //
 //   - AudioM4A: the AAC samples and sample entry (esds) of the first AAC
-//     track are copied; edit lists (encoder priming) are ignored.
+//     track are copied, and so is where its edit list starts playing
+//     (skipping encoder priming).
 //   - AudioAAC: ADTS headers are stripped and an AudioSpecificConfig is
 //     built from the first header.
 //   - AudioMP3: each frame is a sample of an 'mp4a' entry with
@@ -49,7 +51,7 @@ func MuxAudio(w io.Writer, video io.ReadSeeker, audio []byte, audioFormat string
 	if err != nil {
 		return fmt.Errorf("mux audio: %s: %w", audioFormat, err)
 	}
-	at.cut(rescale(vt.duration(), vt.timescale, at.timescale))
+	at.cut(rescale(vt.presented(), vt.timescale, at.timescale))
 	if at.count() == 0 {
 		return fmt.Errorf("mux audio: %s: no audio within the video's duration", audioFormat)
 	}

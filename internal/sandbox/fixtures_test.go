@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -103,6 +104,23 @@ func mp4Of(t *testing.T, img image.Image, secs float64, maxSide int) []byte {
 		t.Fatalf("write mp4: %v", err)
 	}
 	return buf.Bytes()
+}
+
+// undecodable turns the first picture of an MP4 written by media into a
+// NAL unit media cannot decode (an SEI), as a real encoder's stream is to
+// it; the file stays a valid MP4 of the same length.
+func undecodable(t *testing.T, data []byte) []byte {
+	t.Helper()
+	out := bytes.Clone(data)
+	i := bytes.Index(out, []byte("mdat"))
+	if i < 0 || len(out) < i+9 || out[i+8]&0x1F != 5 {
+		t.Fatal("no IDR picture at the start of mdat")
+	}
+	out[i+8] = out[i+8]&0xE0 | 6
+	if _, err := media.FirstFrame(bytes.NewReader(out)); !errors.Is(err, media.ErrUndecodable) {
+		t.Fatalf("patched mp4: FirstFrame err = %v, want ErrUndecodable", err)
+	}
+	return out
 }
 
 // wav returns a 16-bit PCM WAV of secs seconds of a quiet tone.

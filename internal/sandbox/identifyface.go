@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lepus-ai/lepus/internal/media"
@@ -44,7 +45,7 @@ type videoSource struct {
 	url string
 }
 
-// load returns the MP4 bytes of the source.
+// loadVideo returns the MP4 bytes of a video source.
 func (s *Sandbox) loadVideo(ctx context.Context, v videoSource) ([]byte, error) {
 	if v.rec != nil {
 		return s.videoBytes(ctx, v.rec)
@@ -204,12 +205,12 @@ func (s *Sandbox) sweepSessionsLocked() {
 // crop of an identify-face answer, made on first download.
 func (s *Sandbox) handleFaceImage(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("session")
-	idxStr, ext, _ := bytes.Cut([]byte(r.PathValue("file")), []byte("."))
-	idx, err := strconv.Atoi(string(idxStr))
+	idxStr, ext, _ := strings.Cut(r.PathValue("file"), ".")
+	idx, err := strconv.Atoi(idxStr)
 	s.mu.Lock()
 	sess := s.sessions[id]
 	s.mu.Unlock()
-	if err != nil || sess == nil || string(ext) != "png" || idx < 0 || idx >= len(sess.faces) {
+	if err != nil || sess == nil || ext != "png" || idx < 0 || idx >= len(sess.faces) {
 		http.NotFound(w, r)
 		return
 	}

@@ -46,6 +46,20 @@ func TestSandbox_IdentifyFace(t *testing.T) {
 			t.Errorf("result = %+v, want a session with an empty face_data", res)
 		}
 	})
+	t.Run("UndecodableFrame", func(t *testing.T) {
+		t.Parallel()
+		// A real encoder's video cannot be decoded here: the sandbox
+		// assumes one face over the whole video.
+		url := b.host("camera.mp4", undecodable(t, mp4Of(t, gradient(640, 640), 3, 640)))
+		res, err := b.client.IdentifyFace(ctx, kling.IdentifyFaceRequest{VideoURL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.FaceData) != 1 || res.FaceData[0].StartTime != 0 || res.FaceData[0].EndTime != 3000 {
+			t.Fatalf("result = %+v, want one face over 0–3000 ms", res)
+		}
+		download(t, res.FaceData[0].FaceImage, "image/png")
+	})
 	t.Run("ByVideoID", func(t *testing.T) {
 		t.Parallel()
 		task := b.succeed(t, kling.PathImage2Video, kling.Image2VideoRequest{ModelName: kling.ModelV2_6, Image: b.host("p.png", mustPNG(t, portrait(480, 640)))})
@@ -97,4 +111,3 @@ func TestSandbox_LipSync(t *testing.T) {
 		})
 	}
 }
-

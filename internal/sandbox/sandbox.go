@@ -1,8 +1,14 @@
 // Package sandbox is a built-in fake of the Kling API that speaks the real
 // protocol: JWT auth, the response envelope, strict request validation with
-// Kling's error codes, the account concurrency cap, the task lifecycle,
-// callbacks and a CDN serving real PNG and MP4 results. `lepus serve` uses it
-// when no Kling keys are set; tests and benchmarks use it to inject faults.
+// Kling's error codes, the account concurrency caps (image and video pools),
+// the task lifecycle, callbacks and a CDN serving real PNG and MP4 results.
+// It serves every endpoint Lepus uses: omni-image, omni-video, image
+// generation, text/image/multi-image to video, identify-face and advanced
+// lip sync, motion control and video extend; it remembers the videos it
+// made, so extend and identify-face by video_id behave like Kling's. It also
+// fakes an OpenAI-compatible LLM (llm.go) for prompt enhancement. `lepus
+// serve` uses it when no provider keys are set; tests and benchmarks use it
+// to inject faults.
 //
 // It is built to hold thousands of tasks in flight: a task is a small struct
 // and one timer, and results are rendered lazily on the first CDN download.
@@ -165,8 +171,8 @@ func New(cfg Config) *Sandbox {
 	return s
 }
 
-// ServeHTTP serves the Kling API under /v1, results under /sandbox/cdn and
-// counters at /sandbox/stats.
+// ServeHTTP serves the Kling API under /v1, results under /sandbox/cdn,
+// counters at /sandbox/stats and the LLM under /llm/v1.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
