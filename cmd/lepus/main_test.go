@@ -131,9 +131,10 @@ func (s *lepusServer) postJSON(t *testing.T, path, token string, body any, heade
 }
 
 type uploadResp struct {
-	ID, URL, Mime string
-	Bytes         int64
-	Width, Height int
+	ID, URL, Mime, Kind string
+	Bytes               int64
+	Width, Height       int
+	DurationS           float64 `json:"duration_s"`
 }
 
 func (s *lepusServer) upload(t *testing.T, token string, data []byte) (*http.Response, uploadResp) {
@@ -155,6 +156,7 @@ type taskResp struct {
 	ID       string
 	Type     string
 	Status   string
+	Step     string
 	Progress int
 	Error    *struct{ Code, Message string }
 	Assets   []struct {
@@ -162,6 +164,7 @@ type taskResp struct {
 		Width, Height       int
 		DurationS           float64 `json:"duration_s"`
 		Bytes               int64
+		ProviderID          string `json:"provider_id"`
 	}
 	Effective map[string]map[string]any
 	Notes     []string

@@ -141,6 +141,9 @@ func wire(ctx context.Context, cfg config.Config, db *database, pc providers, mo
 	}
 	fetcher := fetch.New(fetch.Config{AllowPrivate: cfg.AllowPrivateURLs})
 	workflows := workflow.NewRegistry(cfg.PollInterval)
+	if err := workflows.CheckCosts(cfg.Costs); err != nil {
+		return nil, fmt.Errorf("LEPUS_COSTS: %w", err)
+	}
 	hub := app.NewHub()
 
 	engine := &job.Engine{

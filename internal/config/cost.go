@@ -2,13 +2,21 @@ package config
 
 // DefaultCosts is the credit cost table. workflows.md gives figures only for
 // the enhance-style capabilities; the rest are Lepus's defaults, scaled to
-// the provider work they buy (an image ≈ 4, a 5 s video ≈ 10). Keys are task
-// types, plus "<type>_video" add-ons and per-unit prices named in the
-// workflow that uses them.
+// the provider work they buy (an image ≈ 2–4, a 5 s video ≈ 10). Keys are
+// named by the workflows (workflow.Definition.CostKeys); every key a
+// workflow names must be here.
 func DefaultCosts() map[string]int {
 	return map[string]int{
-		"face_swap":           4,  // one omni-image
-		"face_swap_video":     10, // optional 5 s omni-video step
-		"face_swap_video_10s": 20,
+		"face_swap":            4,  // one omni-image
+		"face_swap_video":      10, // optional 5 s omni-video step
+		"face_swap_video_10s":  20, // optional 10 s omni-video step
+		"image_to_video":       10, // per 5 s of video
+		"text_to_video":        10, // per 5 s of video
+		"multi_image_to_video": 10, // per 5 s of video
+		"lip_sync":             10,
+		"motion_control":       15,
+		"video_extend":         8,
+		"image_generation":     2, // per image
+		"omni_image":           3, // per image
 	}
 }

@@ -129,6 +129,7 @@ func faceSwap() *Definition {
 				}, nil
 			}
 		},
+		CostKeys: []string{"face_swap", "face_swap_video", "face_swap_video_10s"},
 		Cost: func(req Request, costs map[string]int) int {
 			r := req.(*FaceSwapRequest)
 			c := costs["face_swap"]

@@ -144,3 +144,21 @@ func asErr(err error, target **lepus.Error) bool {
 	}
 	return ok
 }
+
+func TestRegistry_CheckCosts(t *testing.T) {
+	t.Parallel()
+	reg := NewRegistry(0)
+	if err := reg.CheckCosts(config.DefaultCosts()); err != nil {
+		t.Fatalf("the default cost table misses an entry: %v", err)
+	}
+	costs := config.DefaultCosts()
+	delete(costs, "lip_sync")
+	if err := reg.CheckCosts(costs); err == nil || !strings.Contains(err.Error(), "lip_sync") {
+		t.Fatalf("a missing entry must be reported: %v", err)
+	}
+	for _, typ := range reg.Types() {
+		if len(reg.Get(typ).CostKeys) == 0 {
+			t.Errorf("%s names no cost key", typ)
+		}
+	}
+}

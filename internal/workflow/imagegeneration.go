@@ -128,6 +128,7 @@ func imageGeneration() *Definition {
 			}
 			return r.body(t, enhancedPrompt(t, r.Prompt), st, env), nil
 		},
+		CostKeys: []string{"image_generation"},
 		Cost: func(req Request, costs map[string]int) int {
 			return costs["image_generation"] * req.(*ImageGenerationRequest).N
 		},

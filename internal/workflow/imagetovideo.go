@@ -66,6 +66,7 @@ func imageToVideo() *Definition {
 				CallbackURL: env.CallbackURL, ExternalTaskID: st.ExternalID,
 			}, nil
 		},
+		CostKeys: []string{"image_to_video"},
 		Cost: func(req Request, costs map[string]int) int {
 			return costs["image_to_video"] * durationUnits(req.(*ImageToVideoRequest).Duration)
 		},

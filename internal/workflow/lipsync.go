@@ -170,6 +170,7 @@ func lipSync() *Definition {
 			}
 			return r.lipSyncBody(t.StageByName("faces"), st, env)
 		},
-		Cost: func(req Request, costs map[string]int) int { return costs["lip_sync"] },
+		CostKeys: []string{"lip_sync"},
+		Cost:     func(req Request, costs map[string]int) int { return costs["lip_sync"] },
 	}
 }

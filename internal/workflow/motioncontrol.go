@@ -95,6 +95,7 @@ func motionControl() *Definition {
 				KeepOriginalSound: "yes", CallbackURL: env.CallbackURL, ExternalTaskID: st.ExternalID,
 			}, nil
 		},
-		Cost: func(req Request, costs map[string]int) int { return costs["motion_control"] },
+		CostKeys: []string{"motion_control"},
+		Cost:     func(req Request, costs map[string]int) int { return costs["motion_control"] },
 	}
 }

@@ -75,6 +75,7 @@ func multiImageToVideo() *Definition {
 				CallbackURL: env.CallbackURL, ExternalTaskID: st.ExternalID,
 			}, nil
 		},
+		CostKeys: []string{"multi_image_to_video"},
 		Cost: func(req Request, costs map[string]int) int {
 			return costs["multi_image_to_video"] * durationUnits(req.(*MultiImageToVideoRequest).Duration)
 		},

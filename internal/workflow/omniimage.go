@@ -87,6 +87,7 @@ func omniImage() *Definition {
 			}
 			return b, nil
 		},
+		CostKeys: []string{"omni_image"},
 		Cost: func(req Request, costs map[string]int) int {
 			return costs["omni_image"] * req.(*OmniImageRequest).N
 		},

@@ -73,6 +73,7 @@ func textToVideo() *Definition {
 				CallbackURL: env.CallbackURL, ExternalTaskID: st.ExternalID,
 			}, nil
 		},
+		CostKeys: []string{"text_to_video"},
 		Cost: func(req Request, costs map[string]int) int {
 			return costs["text_to_video"] * durationUnits(req.(*TextToVideoRequest).Duration)
 		},

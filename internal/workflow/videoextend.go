@@ -105,6 +105,7 @@ func videoExtend() *Definition {
 			body.NegativePrompt, body.CfgScale = r.NegativePrompt, r.CfgScale
 			return body, nil
 		},
-		Cost: func(req Request, costs map[string]int) int { return costs["video_extend"] },
+		CostKeys: []string{"video_extend"},
+		Cost:     func(req Request, costs map[string]int) int { return costs["video_extend"] },
 	}
 }

@@ -82,8 +82,11 @@ type Definition struct {
 	// once, just before the stage's first submit; the body is persisted and
 	// reused by every retry.
 	Build func(t *lepus.Task, st *lepus.Stage, env Env) (any, error)
-	// Cost returns the credits the request costs.
+	// Cost returns the credits the request costs, from the cost table.
 	Cost func(req Request, costs map[string]int) int
+	// CostKeys are the cost-table entries Cost reads; start-up refuses a
+	// table that lacks one, so no workflow is silently free.
+	CostKeys []string
 	// Check, if set, runs the request's checks that need I/O (media lengths,
 	// assets) after its image inputs are checked and before anything is
 	// paid. It may record what it measured on the request and returns notes
@@ -113,6 +116,18 @@ func NewRegistry(pollInterval time.Duration) *Registry {
 		r.defs[d.Type] = d
 	}
 	return r
+}
+
+// CheckCosts reports a cost-table entry some workflow needs and the table lacks.
+func (r *Registry) CheckCosts(costs map[string]int) error {
+	for _, t := range r.Types() {
+		for _, k := range r.defs[t].CostKeys {
+			if _, ok := costs[k]; !ok {
+				return fmt.Errorf("cost table has no %q (needed by %s)", k, t)
+			}
+		}
+	}
+	return nil
 }
 
 // Get returns the definition of a task type, or nil.
