@@ -165,6 +165,7 @@ type taskResp struct {
 		DurationS           float64 `json:"duration_s"`
 		Bytes               int64
 		ProviderID          string `json:"provider_id"`
+		Primary             bool
 	}
 	Effective map[string]map[string]any
 	Notes     []string

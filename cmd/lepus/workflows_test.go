@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"image"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -38,7 +39,16 @@ func startLive(t *testing.T, mutate func(*sandbox.Config), env map[string]string
 
 // inputs are uploaded test files.
 type inputs struct {
-	scene, face, video, audio, longAudio uploadResp
+	scene, face, video, facelessVideo, longVideo, audio, longAudio uploadResp
+}
+
+func mp4(t *testing.T, img image.Image, seconds float64) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := media.WriteMP4(&b, img, seconds, media.MP4Options{MaxSide: 960}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 func uploadInputs(t *testing.T, s *lepusServer, tok string) inputs {
@@ -46,11 +56,9 @@ func uploadInputs(t *testing.T, s *lepusServer, tok string) inputs {
 	var in inputs
 	_, in.scene = s.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
 	_, in.face = s.upload(t, tok, sample.PortraitPNG(sample.Palettes[1], 400, 500))
-	var video bytes.Buffer
-	if err := media.WriteMP4(&video, sample.Portrait(sample.Palettes[0], 720, 960), 5, media.MP4Options{MaxSide: 960}); err != nil {
-		t.Fatal(err)
-	}
-	_, in.video = s.upload(t, tok, video.Bytes())
+	_, in.video = s.upload(t, tok, mp4(t, sample.Portrait(sample.Palettes[0], 720, 960), 5))
+	_, in.facelessVideo = s.upload(t, tok, mp4(t, image.NewGray(image.Rect(0, 0, 720, 960)), 5))
+	_, in.longVideo = s.upload(t, tok, mp4(t, sample.Portrait(sample.Palettes[0], 720, 960), 12))
 	_, in.audio = s.upload(t, tok, media.SineWAV(4, 16000))
 	_, in.longAudio = s.upload(t, tok, media.SineWAV(70, 8000))
 	if in.video.Kind != "video" || in.video.DurationS != 5 || in.audio.Kind != "audio" || in.audio.DurationS != 4 {
@@ -72,6 +80,29 @@ func (s *lepusServer) run(t *testing.T, tok, path string, body any) taskResp {
 	}
 	var done taskResp
 	s.do(t, "GET", "/tasks/"+task.ID, tok, nil, nil, &done)
+	for _, a := range done.Assets {
+		resp := s.do(t, "GET", strings.TrimPrefix(a.URL, s.url), tok, nil, nil, nil)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != a.Mime || resp.ContentLength != a.Bytes || a.Bytes == 0 {
+			t.Fatalf("asset %s downloads as %d %s %d bytes; want %s %d bytes", a.ID, resp.StatusCode,
+				resp.Header.Get("Content-Type"), resp.ContentLength, a.Mime, a.Bytes)
+		}
+	}
+	return done
+}
+
+// runFailed submits a workflow that must fail and returns the task.
+func (s *lepusServer) runFailed(t *testing.T, tok, path string, body any) taskResp {
+	t.Helper()
+	var task taskResp
+	if resp := s.postJSON(t, path, tok, body, nil, &task); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST %s: %d %+v", path, resp.StatusCode, task)
+	}
+	s.events(t, tok, task.ID)
+	var done taskResp
+	s.do(t, "GET", "/tasks/"+task.ID, tok, nil, nil, &done)
+	if done.Status != "failed" || done.Error == nil {
+		t.Fatalf("%s: %+v, want failed", path, done)
+	}
 	return done
 }
 
@@ -119,6 +150,13 @@ func TestServe_KlingWorkflows(t *testing.T) {
 			t.Fatalf("identify-face sent %v", done.Effective["faces"])
 		}
 	})
+	t.Run("LipSyncNoFace", func(t *testing.T) {
+		t.Parallel()
+		done := s.runFailed(t, tok, "/kling/lip-sync", map[string]any{"video_url": in.facelessVideo.URL, "audio_url": in.audio.URL})
+		if done.Error.Code != "no_face" || !strings.Contains(done.Error.Message, "no face found in the video") {
+			t.Fatalf("error %+v", done.Error)
+		}
+	})
 	t.Run("MotionControl", func(t *testing.T) {
 		t.Parallel()
 		done := s.run(t, tok, "/kling/motion-control", map[string]any{"image_url": in.scene.URL, "video_url": in.video.URL, "duration": "10"})
@@ -146,7 +184,7 @@ func TestServe_KlingWorkflows(t *testing.T) {
 	t.Run("ImageGenerationEnhanced", func(t *testing.T) {
 		t.Parallel()
 		done := s.run(t, tok, "/kling/image-generation", map[string]any{"prompt": "a lighthouse at dusk", "n": 2, "enhance_prompt": true})
-		if len(done.Assets) != 2 || done.Effective["image"]["n"] != float64(2) {
+		if len(done.Assets) != 2 || done.Effective["image"]["n"] != float64(2) || !done.Assets[0].Primary || done.Assets[1].Primary {
 			t.Fatalf("assets %d, effective %v", len(done.Assets), done.Effective["image"])
 		}
 		sent, _ := done.Effective["image"]["prompt"].(string)
@@ -211,7 +249,8 @@ func TestServe_WorkflowBadInput(t *testing.T) {
 		{"OmniImageRef3", "/kling/omni-image", map[string]any{"prompt": "<<<image_3>>> smiles", "image_urls": []string{in.scene.URL, in.face.URL}}, "body.prompt"},
 		{"ImageGenN10", "/kling/image-generation", map[string]any{"prompt": "p", "n": 10}, "n"},
 		{"ImageGenAvatar", "/kling/image-generation", map[string]any{"prompt": "p", "avatar_id": "av_1"}, "body.avatar_id"},
-		{"MotionTooLong", "/kling/motion-control", map[string]any{"image_url": in.scene.URL, "video_url": in.longAudio.URL}, "body.video_url"},
+		{"MotionTooLong", "/kling/motion-control", map[string]any{"image_url": in.scene.URL, "video_url": in.longVideo.URL}, "body.video_url"},
+		{"MotionAudioAsVideo", "/kling/motion-control", map[string]any{"image_url": in.scene.URL, "video_url": in.audio.URL}, "body.video_url"},
 		{"TextToVideoNoPrompt", "/kling/text-to-video", map[string]any{"duration": "5"}, "prompt"},
 		{"ImageToVideoO1", "/kling/image-to-video", map[string]any{"image_url": in.scene.URL, "model_name": "kling-video-o1"}, "model_name"},
 	} {
