@@ -32,7 +32,7 @@ Usage:
   lepus migrate             create or upgrade the database tables, then exit
   lepus token --user ID     print a bearer token for a user [--ttl 24h]
   lepus sandbox             run the provider sandbox alone [--addr 127.0.0.1:8081]
-  lepus sample-images DIR   write two synthetic portraits (scene.png, face.png) to try Lepus with
+  lepus samples DIR         write synthetic inputs to try Lepus with (scene.png, face.png, clip.mp4, speech.wav)
   lepus version             print the version
 
 Configuration comes from environment variables; see README.md.
@@ -53,8 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runToken(rest, getenv, stdout, stderr)
 	case "sandbox":
 		return runSandbox(ctx, rest, getenv, stdout, stderr)
-	case "sample-images":
-		return runSampleImages(rest, stdout, stderr)
+	case "samples":
+		return runSamples(rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "lepus", version)
 		return nil
