@@ -21,12 +21,24 @@ type TaskView struct {
 	Effective       map[string]any    `json:"effective" doc:"The exact provider request sent at each stage, by stage name."`
 	ProviderTaskIDs map[string]string `json:"provider_task_ids" doc:"The provider's task id of each stage."`
 	Input           map[string]any    `json:"input" doc:"The request as accepted, with defaults applied."`
+	Stages          []StageView       `json:"stages" doc:"Each provider call of the task and how far it got."`
 	Notes           []string          `json:"notes" doc:"Everything Lepus changed or decided about the request."`
 	Cost            int               `json:"cost" doc:"Credits debited (refunded if the task fails or is canceled)."`
 	CreatedAt       time.Time         `json:"created_at"`
 	UpdatedAt       time.Time         `json:"updated_at"`
 	StartedAt       *time.Time        `json:"started_at"`
 	FinishedAt      *time.Time        `json:"finished_at"`
+}
+
+// StageView is one provider call of a task.
+type StageView struct {
+	Name           string           `json:"name"`
+	Phase          string           `json:"phase" enum:"submit,wait,collect,done,failed"`
+	Provider       string           `json:"provider"`
+	Model          string           `json:"model,omitempty"`
+	ProviderTaskID string           `json:"provider_task_id,omitempty"`
+	Polls          int              `json:"polls"`
+	Error          *lepus.TaskError `json:"error" doc:"Why this part failed (the task may still complete with the other parts)."`
 }
 
 // AssetView is a stored result.
@@ -55,7 +67,10 @@ func taskView(svc *app.Service, t *lepus.Task) TaskView {
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, StartedAt: t.StartedAt, FinishedAt: t.FinishedAt,
 	}
 	_ = json.Unmarshal(t.Input, &v.Input)
+	v.Stages = make([]StageView, 0, len(t.Stages))
 	for _, st := range t.Stages {
+		v.Stages = append(v.Stages, StageView{Name: st.Name, Phase: st.Phase, Provider: st.Provider, Model: st.Model,
+			ProviderTaskID: st.ProviderTaskID, Polls: st.Polls, Error: st.Error})
 		if len(st.Request) > 0 {
 			var req any
 			if json.Unmarshal(st.Request, &req) == nil {

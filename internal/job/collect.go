@@ -20,6 +20,11 @@ import (
 // collect copies every result of a stage into blob storage and records an
 // Asset for each. Keys are deterministic, so a retried copy overwrites.
 func (r *run) collect(ctx context.Context, i int, st *lepus.Stage) error {
+	if st.ReadyAt != nil {
+		if d := st.ReadyAt.Sub(r.e.Now()); d > 0 {
+			return snooze(d)
+		}
+	}
 	for j := range st.Results {
 		res := &st.Results[j]
 		if res.AssetID != "" {
@@ -41,32 +46,35 @@ func (r *run) collect(ctx context.Context, i int, st *lepus.Stage) error {
 }
 
 func (r *run) store(ctx context.Context, i int, st *lepus.Stage, j int, res *lepus.Result) (*lepus.Asset, error) {
-	resp, err := r.e.Fetch.Open(ctx, res.URL)
+	body, err := r.openResult(ctx, st, res)
 	if err != nil {
 		if errors.Is(err, fetch.ErrForbiddenAddress) {
 			return nil, permanent("result_refused", fmt.Sprintf("the %s result URL is not allowed: %v", st.Name, err), false)
 		}
 		return nil, fmt.Errorf("download %s result %d: %w", st.Name, j, err)
 	}
-	defer resp.Body.Close()
+	defer body.Close()
 
 	a := &lepus.Asset{
 		TaskID: r.t.ID, UserID: r.t.UserID, Stage: st.Name, Index: j, Kind: res.Kind,
 		ProviderURL: res.URL, ProviderID: res.ProviderID, Model: st.Model,
 		Primary: j == 0 && r.firstWithResults(i), DurationS: res.DurationS,
 	}
-	var body io.Reader = resp.Body
+	var rd io.Reader = body
 	if res.Kind == lepus.AssetVideo {
 		a.Mime = "video/mp4"
 	} else {
-		info, rd, err := media.SniffImage(resp.Body)
+		info, sniffed, err := media.SniffImage(body)
 		if err != nil {
 			return nil, permanent("bad_result", fmt.Sprintf("the %s result is not a readable image: %v", st.Name, err), true)
 		}
-		a.Mime, a.Width, a.Height, body = info.Mime, info.Width, info.Height, rd
+		a.Mime, a.Width, a.Height, rd = info.Mime, info.Width, info.Height, sniffed
 	}
 	a.StorageKey = resultKey(r.t, st.Name, j, a.Mime)
-	if a.Bytes, err = r.e.Blob.Put(ctx, a.StorageKey, a.Mime, body); err != nil {
+	if r.def.StorageKey != nil {
+		a.StorageKey = r.def.StorageKey(r.t, st, j, path.Ext(a.StorageKey))
+	}
+	if a.Bytes, err = r.e.Blob.Put(ctx, a.StorageKey, a.Mime, rd); err != nil {
 		return nil, fmt.Errorf("store %s result %d: %w", st.Name, j, err)
 	}
 	if a.Kind == lepus.AssetVideo {
@@ -83,6 +91,20 @@ func (r *run) store(ctx context.Context, i int, st *lepus.Stage, j int, res *lep
 
 // probeVideo reads a stored video's size, and its duration when the
 // provider reported none, from the MP4 header.
+// openResult opens a result for download: through the provider when it
+// needs its credentials, else through the SSRF-safe client.
+func (r *run) openResult(ctx context.Context, st *lepus.Stage, res *lepus.Result) (io.ReadCloser, error) {
+	if o, ok := r.e.Providers[st.Provider].(ResultOpener); ok {
+		body, _, err := o.OpenResult(ctx, st, res)
+		return body, err
+	}
+	resp, err := r.e.Fetch.Open(ctx, res.URL)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
 func probeVideo(ctx context.Context, b *blob.Store, a *lepus.Asset) error {
 	rd, err := b.Open(ctx, a.StorageKey)
 	if err != nil {

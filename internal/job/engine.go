@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -73,44 +74,117 @@ func (e *Engine) Run(ctx context.Context, taskID string, attempt, maxAttempts in
 	return r.settle(ctx, err)
 }
 
-// advance walks the stages in order, running each unfinished step.
+// advance walks the stages in order, running each unfinished step. Stages
+// of one group run side by side: each goes as far as it can, and the group
+// waits for the slowest.
 func (r *run) advance(ctx context.Context) error {
-	for i := range r.t.Stages {
-		st := &r.t.Stages[i]
-		if st.ExternalID == "" {
-			st.ExternalID = r.t.ID + "-" + st.Name
+	for i := 0; i < len(r.t.Stages); {
+		j := groupEnd(r.t.Stages, i)
+		if err := r.runGroup(ctx, i, j); err != nil {
+			return err
 		}
-		for st.Phase != lepus.PhaseDone {
-			// A result that is ready is collected even past the limit.
-			if st.Phase != lepus.PhaseCollect {
-				if err := r.checkSoftLimit(); err != nil {
-					return err
-				}
-			}
-			var err error
-			switch st.Phase {
-			case lepus.PhaseSubmit:
-				err = r.submit(ctx, i, st)
-			case lepus.PhaseWait:
-				err = r.wait(ctx, i, st)
-			case lepus.PhaseCollect:
-				err = r.collect(ctx, i, st)
-			default:
-				return permanent("internal", fmt.Sprintf("stage %s has unknown phase %q", st.Name, st.Phase), false)
-			}
-			if err != nil {
-				return err
-			}
+		i = j
+	}
+	refund := 0
+	for _, st := range r.t.Stages {
+		if st.Phase == lepus.PhaseFailed {
+			refund += st.Cost
 		}
 	}
 	_, err := r.e.Store.TaskFinish(ctx, &lepus.TaskFinishParams{
-		ID: r.t.ID, Status: lepus.StatusCompleted, Progress: 100, Stages: r.t.Stages, Notes: r.t.Notes,
+		ID: r.t.ID, Status: lepus.StatusCompleted, Progress: 100, Stages: r.t.Stages, Notes: r.t.Notes, Refund: refund,
 	})
 	if err == nil {
-		r.log.Info("task completed")
+		r.log.Info("task completed", "refund", refund)
 		r.notify()
 	}
 	return err
+}
+
+// groupEnd returns the end (exclusive) of the group starting at stage i.
+func groupEnd(stages []lepus.Stage, i int) int {
+	j := i + 1
+	for g := stages[i].Group; g != "" && j < len(stages) && stages[j].Group == g; j++ {
+	}
+	return j
+}
+
+// runGroup runs stages [from, to). It returns nil when all have ended, the
+// shortest snooze while any waits, or the first error that is not an
+// optional stage's failure.
+func (r *run) runGroup(ctx context.Context, from, to int) error {
+	var wait *snoozeError
+	for i := from; i < to; i++ {
+		err := r.runStage(ctx, i)
+		var sn *snoozeError
+		var perm *permanentError
+		switch {
+		case err == nil:
+		case errors.As(err, &sn):
+			if wait == nil || sn.d < wait.d {
+				wait = sn
+			}
+		case errors.As(err, &perm) && r.t.Stages[i].Optional:
+			if err := r.stageFailed(ctx, i, perm.taskErr); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+	if wait != nil {
+		return wait
+	}
+	var failed []string
+	for i := from; i < to; i++ {
+		if r.t.Stages[i].Phase != lepus.PhaseFailed {
+			return nil // at least one succeeded
+		}
+		failed = append(failed, r.t.Stages[i].Name+": "+r.t.Stages[i].Error.Message)
+	}
+	return permanent("all_failed", fmt.Sprintf("every part failed: %s", strings.Join(failed, "; ")), true)
+}
+
+// runStage runs one stage as far as it can go now: to its end, or until
+// it must wait (a snooze) or fails.
+func (r *run) runStage(ctx context.Context, i int) error {
+	st := &r.t.Stages[i]
+	if st.ExternalID == "" {
+		st.ExternalID = r.t.ID + "-" + st.Name
+	}
+	for st.Phase != lepus.PhaseDone && st.Phase != lepus.PhaseFailed {
+		// A result that is ready is collected even past the limit.
+		if st.Phase != lepus.PhaseCollect {
+			if err := r.checkSoftLimit(); err != nil {
+				return err
+			}
+		}
+		var err error
+		switch st.Phase {
+		case lepus.PhaseSubmit:
+			err = r.submit(ctx, i, st)
+		case lepus.PhaseWait:
+			err = r.wait(ctx, i, st)
+		case lepus.PhaseCollect:
+			err = r.collect(ctx, i, st)
+		default:
+			return permanent("internal", fmt.Sprintf("stage %s has unknown phase %q", st.Name, st.Phase), false)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stageFailed ends an optional stage that failed: its slot goes back, its
+// error is recorded, and the task goes on.
+func (r *run) stageFailed(ctx context.Context, i int, te lepus.TaskError) error {
+	st := &r.t.Stages[i]
+	st.Phase, st.Error = lepus.PhaseFailed, &te
+	r.releaseSlot(ctx, st)
+	r.log.Info("stage failed; the task goes on", "stage", st.Name, "error_code", te.Code)
+	return r.save(ctx)
 }
 
 // save persists the task's progress; it is the step boundary.

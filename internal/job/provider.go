@@ -3,6 +3,8 @@ package job
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"time"
 
 	"github.com/lepus-ai/lepus/internal/lepus"
 )
@@ -29,6 +31,16 @@ type PollResult struct {
 	State   PollState
 	Message string // the provider's reason when failed
 	Results []lepus.Result
+	// RetrieveAfter asks the engine to wait this long before fetching the
+	// results (a provider that rate-limits spaced requests).
+	RetrieveAfter time.Duration
+}
+
+// ResultOpener is implemented by providers whose results are not plain
+// public URLs (they need the provider's credentials); others are fetched
+// through the SSRF-safe client.
+type ResultOpener interface {
+	OpenResult(ctx context.Context, st *lepus.Stage, res *lepus.Result) (body io.ReadCloser, contentType string, err error)
 }
 
 // PollState is the coarse state of a provider task.

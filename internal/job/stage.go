@@ -139,6 +139,10 @@ func (r *run) wait(ctx context.Context, i int, st *lepus.Stage) error {
 	case PollSucceeded:
 		st.Results = res.Results
 		st.Phase = lepus.PhaseCollect
+		if res.RetrieveAfter > 0 {
+			at := r.e.Now().Add(res.RetrieveAfter)
+			st.ReadyAt = &at
+		}
 		r.t.Step = st.Name + ".collect"
 		r.t.Progress = r.progress(i, 0.8)
 		if err := r.save(ctx); err != nil {

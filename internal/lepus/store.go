@@ -33,7 +33,8 @@ type Store interface {
 	TaskSave(ctx context.Context, t *Task) error
 	// TaskFinish moves a task to a terminal status exactly once: it records
 	// the error, sets FinishedAt, releases every provider slot the task holds
-	// and, for failed or canceled tasks, refunds the cost exactly once. OnTx,
+	// and, for failed or canceled tasks, refunds the cost exactly once (for
+	// completed tasks, the partial Refund, if any). OnTx,
 	// if set, runs inside the same transaction (to cancel the queue job).
 	// It returns ErrTaskEnded if the task had already ended.
 	TaskFinish(ctx context.Context, p *TaskFinishParams) (*Task, error)
@@ -106,6 +107,10 @@ type TaskFinishParams struct {
 	// Stages and Notes, when non-nil, replace the stored ones.
 	Stages []Stage
 	Notes  []string
+	// Refund, for a completed task, gives back that many of its credits
+	// (once): the share of parts that failed. Failed and canceled tasks get
+	// all their credits back regardless.
+	Refund int
 	// OnTx runs inside the finishing transaction.
 	OnTx func(ctx context.Context, tx *sql.Tx, t *Task) error
 }

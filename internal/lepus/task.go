@@ -85,6 +85,8 @@ const (
 	PhaseWait    = "wait"
 	PhaseCollect = "collect"
 	PhaseDone    = "done"
+	// PhaseFailed ends an Optional stage that failed; the task goes on.
+	PhaseFailed = "failed"
 )
 
 // Stage is one provider call of a task and how far it got.
@@ -92,6 +94,19 @@ type Stage struct {
 	// Name is unique within the task ("image", "video").
 	Name  string `json:"name"`
 	Phase string `json:"phase"`
+	// Group, when set, runs the stage concurrently with the neighbouring
+	// stages of the same group (outfit-shot variations, avatar angles).
+	Group string `json:"group,omitempty"`
+	// Optional stages may fail without failing the task (their Cost is
+	// refunded); a group fails only if all its stages fail.
+	Optional bool `json:"optional,omitempty"`
+	// Cost is the stage's share of the task's credits.
+	Cost int `json:"cost,omitempty"`
+	// Error says why an Optional stage failed.
+	Error *TaskError `json:"error,omitempty"`
+	// ReadyAt, when set, is the earliest time to fetch the results (a
+	// provider that asks for spaced requests).
+	ReadyAt *time.Time `json:"ready_at,omitempty"`
 	// Provider and Endpoint say where the request goes, e.g. "kling",
 	// "/v1/images/omni-image".
 	Provider string `json:"provider"`

@@ -98,7 +98,9 @@ func (s *Store) debit(ctx context.Context, tx *sql.Tx, userID, taskID string, co
 
 // refund gives back the task's debit, if there was one and it was not
 // refunded yet; the unique (task_id, kind) index makes it happen once.
-func (s *Store) refund(ctx context.Context, tx *sql.Tx, taskID string, now time.Time) error {
+// refund gives back a task's debit once: all of it, or only part credits
+// when part is above zero (a completed task some of whose parts failed).
+func (s *Store) refund(ctx context.Context, tx *sql.Tx, taskID string, part int, now time.Time) error {
 	var (
 		userID string
 		amount int
@@ -110,6 +112,9 @@ func (s *Store) refund(ctx context.Context, tx *sql.Tx, taskID string, now time.
 	}
 	if err != nil {
 		return fmt.Errorf("find debit: %w", err)
+	}
+	if part > 0 {
+		amount = -min(part, -amount) // debits are negative
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO credit_ledger (user_id, task_id, kind, amount, created_at)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,

@@ -171,6 +171,26 @@ func (su suite) testTaskFinish(t *testing.T) {
 		}
 	})
 
+	t.Run("CompletedPartialRefund", func(t *testing.T) {
+		t.Parallel()
+		s, _ := su.open(t, time.Millisecond)
+		create(t, s, newTask("tsk_1", "u1"), 100)
+		// Refund more than was debited: only the debit comes back.
+		if _, err := s.TaskFinish(ctx, &lepus.TaskFinishParams{ID: "tsk_1", Status: lepus.StatusCompleted, Refund: 4}); err != nil {
+			t.Fatalf("TaskFinish: %v", err)
+		}
+		if got := ledgerKinds(t, s, "u1"); got != "refund:4 debit:-10 grant:100" {
+			t.Fatalf("ledger = %q, want a refund of the failed part", got)
+		}
+		create(t, s, newTask("tsk_2", "u1"), 100)
+		if _, err := s.TaskFinish(ctx, &lepus.TaskFinishParams{ID: "tsk_2", Status: lepus.StatusCompleted, Refund: 50}); err != nil {
+			t.Fatalf("TaskFinish: %v", err)
+		}
+		if b := balance(t, s, "u1", 0); b != 100-10+4-10+10 {
+			t.Fatalf("balance = %d", b)
+		}
+	})
+
 	t.Run("FailedRefundsOnce", func(t *testing.T) {
 		t.Parallel()
 		s, _ := su.open(t, time.Millisecond)

@@ -83,8 +83,13 @@ func (s *Store) TaskFinish(ctx context.Context, p *lepus.TaskFinishParams) (*lep
 		if err := s.releaseTaskSlots(ctx, tx, t.ID); err != nil {
 			return err
 		}
-		if t.Status != lepus.StatusCompleted {
-			if err := s.refund(ctx, tx, t.ID, now); err != nil {
+		switch {
+		case t.Status != lepus.StatusCompleted:
+			if err := s.refund(ctx, tx, t.ID, 0, now); err != nil {
+				return err
+			}
+		case p.Refund > 0:
+			if err := s.refund(ctx, tx, t.ID, p.Refund, now); err != nil {
 				return err
 			}
 		}

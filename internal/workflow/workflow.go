@@ -84,6 +84,10 @@ type Definition struct {
 	Build func(t *lepus.Task, st *lepus.Stage, env Env) (any, error)
 	// Cost returns the credits the request costs, from the cost table.
 	Cost func(req Request, costs map[string]int) int
+	// StorageKey, if set, names where a result is stored (the avatar paths
+	// of workflows.md); ext is ".png", ".jpg" or ".mp4". Default:
+	// results/<user>/<task>/<stage>-<i><ext>.
+	StorageKey func(t *lepus.Task, st *lepus.Stage, i int, ext string) string
 	// CostKeys are the cost-table entries Cost reads; start-up refuses a
 	// table that lacks one, so no workflow is silently free.
 	CostKeys []string
