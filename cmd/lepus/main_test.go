@@ -168,8 +168,12 @@ type taskResp struct {
 		Primary             bool
 	}
 	Effective map[string]map[string]any
-	Notes     []string
-	Cost      int
+	Stages    []struct {
+		Name, Phase string
+		Error       *struct{ Code, Message string }
+	}
+	Notes []string
+	Cost  int
 }
 
 type problemResp struct {

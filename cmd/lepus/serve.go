@@ -21,8 +21,10 @@ import (
 	"github.com/lepus-ai/lepus/internal/fetch"
 	"github.com/lepus-ai/lepus/internal/httpapi"
 	"github.com/lepus-ai/lepus/internal/job"
+	"github.com/lepus-ai/lepus/internal/provider/ark"
 	"github.com/lepus-ai/lepus/internal/provider/kling"
 	"github.com/lepus-ai/lepus/internal/provider/llm"
+	"github.com/lepus-ai/lepus/internal/provider/stability"
 	"github.com/lepus-ai/lepus/internal/workflow"
 )
 
@@ -61,6 +63,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	kcfg := kling.Config{BaseURL: cfg.Kling.BaseURL, AccessKey: cfg.Kling.AccessKey, SecretKey: cfg.Kling.SecretKey}
 	lcfg := cfg.LLM
+	scfg := cfg.Stability
+	acfg := cfg.Ark
 	mode := "live"
 	if cfg.SandboxMode() {
 		sb, err := startSandbox(ctx, getenv, logger)
@@ -72,6 +76,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		if !lcfg.Configured() {
 			lcfg = config.LLMConfig{BaseURL: sb.url + "/llm/v1", APIKey: sb.cfg.LLMKey, Model: "sandbox-llm"}
 		}
+		if scfg.APIKey == "" {
+			scfg = config.StabilityConfig{BaseURL: sb.url, APIKey: sb.cfg.StabilityKey}
+		}
+		if acfg.APIKey == "" {
+			acfg.BaseURL, acfg.APIKey = sb.url+"/ark/api/v3", sb.cfg.ArkKey
+		}
 		mode = "sandbox"
 		logger.Info("no Kling keys set: using the built-in provider sandbox", "sandbox_url", sb.url)
 	}
@@ -82,7 +92,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 	}
-	srv, err := wire(ctx, cfg, db, providers{kling: kling.NewClient(kcfg), llm: lc}, mode, logger)
+	pc := providers{kling: kling.NewClient(kcfg), llm: lc, seedreamModel: acfg.Model}
+	if acfg.APIKey != "" {
+		pc.ark = ark.NewClient(ark.Config{BaseURL: acfg.BaseURL, APIKey: acfg.APIKey})
+	}
+	if scfg.APIKey != "" {
+		pc.stability = stability.NewClient(stability.Config{BaseURL: scfg.BaseURL, APIKey: scfg.APIKey})
+	}
+	srv, err := wire(ctx, cfg, db, pc, mode, logger)
 	if err != nil {
 		return err
 	}
@@ -120,8 +137,11 @@ type server struct {
 
 // providers are the provider clients, built for live or sandbox mode.
 type providers struct {
-	kling *kling.Client
-	llm   *llm.Client // nil: no LLM configured
+	kling         *kling.Client
+	llm           *llm.Client       // nil: no LLM configured
+	stability     *stability.Client // nil: relight unavailable
+	ark           *ark.Client       // nil: portraits come from Kling
+	seedreamModel string
 }
 
 // wire builds and connects every component. It is the one place that knows
@@ -151,9 +171,21 @@ func wire(ctx context.Context, cfg config.Config, db *database, pc providers, mo
 		Providers: map[string]job.Provider{
 			workflow.ProviderKling: job.NewKlingProvider(pc.kling),
 			workflow.ProviderLLM:   job.NewLLMProvider(pc.llm),
+			workflow.ProviderArk:   job.NewArkProvider(pc.ark),
 		},
-		Slots:  map[string]int{workflow.PoolKlingImage: cfg.Kling.ImageSlots, workflow.PoolKlingVideo: cfg.Kling.VideoSlots},
-		Notify: hub.Publish, Now: time.Now, Logger: logger,
+		SeedreamModel: pc.seedreamModel,
+		Slots:         map[string]int{workflow.PoolKlingImage: cfg.Kling.ImageSlots, workflow.PoolKlingVideo: cfg.Kling.VideoSlots},
+		Notify:        hub.Publish, Now: time.Now, Logger: logger,
+	}
+	unavailable := map[string]string{}
+	if pc.stability != nil {
+		minPoll := 10 * time.Second // Stability asks for requests about one result 10 s apart
+		if cfg.PollInterval > 0 {
+			minPoll = cfg.PollInterval
+		}
+		engine.Providers[workflow.ProviderStability] = job.NewStabilityProvider(pc.stability, fetcher, minPoll)
+	} else {
+		unavailable[workflow.ProviderStability] = "relight is not available: STABILITY_API_KEY is not set"
 	}
 	if mode == "sandbox" || publicReachable(cfg.PublicURL) {
 		engine.CallbackURL = func(token string) string { return cfg.PublicURL + "/callbacks/kling/" + token }
@@ -174,7 +206,7 @@ func wire(ctx context.Context, cfg config.Config, db *database, pc providers, mo
 		Enqueue:   kinds.Enqueue(queue),
 		CancelJob: job.CancelTx(queue),
 		WakeJob:   job.Wake(queue, logger),
-		Costs:     cfg.Costs, Grant: cfg.StartingCredits, PublicURL: cfg.PublicURL, Mode: mode,
+		Costs:     cfg.Costs, Grant: cfg.StartingCredits, PublicURL: cfg.PublicURL, Mode: mode, Unavailable: unavailable,
 		Hub: hub, Now: time.Now, Logger: logger,
 	}
 	handler := httpapi.NewHandler(httpapi.Deps{App: svc, Auth: signer, Logger: logger, Version: version})

@@ -18,7 +18,8 @@ import (
 // holds, so tests can read what the provider saw.
 func startLive(t *testing.T, mutate func(*sandbox.Config), env map[string]string) (*lepusServer, *sandbox.Sandbox) {
 	t.Helper()
-	cfg := sandbox.Config{ImageLatency: 50 * time.Millisecond, VideoLatency: 80 * time.Millisecond}
+	cfg := sandbox.Config{ImageLatency: 50 * time.Millisecond, VideoLatency: 80 * time.Millisecond,
+		RelightLatency: 50 * time.Millisecond, StabilityMinPoll: 10 * time.Millisecond, ArkLatency: 50 * time.Millisecond}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -30,6 +31,8 @@ func startLive(t *testing.T, mutate func(*sandbox.Config), env map[string]string
 		"KLING_ACCESS_KEY": "sandbox-ak", "KLING_SECRET_KEY": "sandbox-sk", "KLING_BASE_URL": provider.URL,
 		"LEPUS_ALLOW_PRIVATE_URLS": "1",
 		"LEPUS_LLM_BASE_URL":       provider.URL + "/llm/v1", "LEPUS_LLM_API_KEY": "sandbox-llm-key", "LEPUS_LLM_MODEL": "sandbox-llm",
+		"STABILITY_API_KEY": "sandbox-stability-key", "STABILITY_BASE_URL": provider.URL,
+		"ARK_API_KEY": "sandbox-ark-key", "ARK_BASE_URL": provider.URL + "/ark/api/v3",
 	}
 	for k, v := range env {
 		vars[k] = v

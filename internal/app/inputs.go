@@ -124,3 +124,8 @@ func (in inputs) VideoAsset(ctx context.Context, userID, ref string) (*lepus.Ass
 	}
 	return a, nil
 }
+
+// Avatar returns the fetchable portraits of one of the user's avatars.
+func (in inputs) Avatar(ctx context.Context, userID, id string) (*workflow.AvatarRefs, error) {
+	return in.s.avatarRefs(ctx, userID, id)
+}

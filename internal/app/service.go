@@ -42,10 +42,13 @@ type Service struct {
 	// PublicURL is the base of asset and upload URLs.
 	PublicURL string
 	// Mode is "sandbox" or "live".
-	Mode   string
-	Hub    *Hub
-	Now    func() time.Time
-	Logger *slog.Logger
+	Mode string
+	// Unavailable names providers that are not configured, with the reason
+	// (a workflow that needs one is refused before anything is paid).
+	Unavailable map[string]string
+	Hub         *Hub
+	Now         func() time.Time
+	Logger      *slog.Logger
 }
 
 // CreateTaskParams are the inputs of CreateTask.
@@ -109,6 +112,12 @@ func (s *Service) CreateTask(ctx context.Context, p CreateTaskParams) (*lepus.Ta
 		Input: input, Stages: def.Plan(p.Request), Notes: notes,
 		Cost: def.Cost(p.Request, s.Costs), CallbackToken: NewID(""),
 		IdempotencyKey: p.IdempotencyKey, RequestHash: hash, Step: "queued",
+	}
+	workflow.AssignCosts(t.Stages, t.Cost)
+	for _, st := range t.Stages {
+		if why, ok := s.Unavailable[st.Provider]; ok {
+			return nil, false, lepus.Errorf(lepus.EInvalid, "%s", why)
+		}
 	}
 	t, created, err := s.Store.TaskCreate(ctx, &lepus.TaskCreateParams{Task: t, Grant: s.Grant, Enqueue: s.Enqueue})
 	if err != nil {

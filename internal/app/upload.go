@@ -147,6 +147,9 @@ func (s *Service) OpenAsset(ctx context.Context, userID, id string) (*lepus.Asse
 	if err != nil {
 		return nil, nil, err
 	}
+	if a.StorageKey == "" {
+		return nil, nil, lepus.Errorf(lepus.ENotFound, "asset %s was not stored; its provider URL is %s", id, a.ProviderURL)
+	}
 	rd, err := s.Blob.Open(ctx, a.StorageKey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open asset: %w", err)

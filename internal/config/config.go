@@ -68,8 +68,26 @@ type Config struct {
 	// LogLevel is debug|info|warn|error. Default info (LEPUS_LOG_LEVEL).
 	LogLevel string
 
-	Kling KlingConfig
-	LLM   LLMConfig
+	Kling     KlingConfig
+	LLM       LLMConfig
+	Stability StabilityConfig
+	Ark       ArkConfig
+}
+
+// ArkConfig configures Volcengine Ark (Seedream portraits). Without a key,
+// Seedream uses the sandbox in sandbox mode; in live mode portraits come
+// from Kling, and the avatar says why.
+type ArkConfig struct {
+	APIKey  string // ARK_API_KEY
+	BaseURL string // ARK_BASE_URL, default https://ark.cn-beijing.volces.com/api/v3
+	Model   string // SEEDREAM_MODEL, default doubao-seedream-4-0-250828
+}
+
+// StabilityConfig configures Stability AI (relight). Without a key, relight
+// uses the sandbox in sandbox mode and is refused in live mode.
+type StabilityConfig struct {
+	APIKey  string // STABILITY_API_KEY
+	BaseURL string // STABILITY_BASE_URL, default https://api.stability.ai
 }
 
 // LLMConfig configures the OpenAI-compatible LLM used for prompt work
@@ -128,6 +146,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.Kling.AccessKey = getenv("KLING_ACCESS_KEY")
 	c.Kling.SecretKey = getenv("KLING_SECRET_KEY")
 	c.Kling.BaseURL = getenv("KLING_BASE_URL")
+	c.Ark.APIKey = getenv("ARK_API_KEY")
+	c.Ark.BaseURL = getenv("ARK_BASE_URL")
+	c.Ark.Model = getenv("SEEDREAM_MODEL")
+	c.Stability.APIKey = getenv("STABILITY_API_KEY")
+	c.Stability.BaseURL = getenv("STABILITY_BASE_URL")
 	c.LLM.BaseURL = getenv("LEPUS_LLM_BASE_URL")
 	c.LLM.APIKey = getenv("LEPUS_LLM_API_KEY")
 	c.LLM.Model = getenv("LEPUS_LLM_MODEL")
@@ -184,6 +207,9 @@ func (c Config) WithDefaults() Config {
 	c.RescueAfter = cmp.Or(c.RescueAfter, c.JobTimeout+time.Minute)
 	c.LogLevel = cmp.Or(c.LogLevel, "info")
 	c.Kling.BaseURL = strings.TrimRight(cmp.Or(c.Kling.BaseURL, "https://api-singapore.klingai.com"), "/")
+	c.Ark.BaseURL = strings.TrimRight(cmp.Or(c.Ark.BaseURL, "https://ark.cn-beijing.volces.com/api/v3"), "/")
+	c.Ark.Model = cmp.Or(c.Ark.Model, "doubao-seedream-4-0-250828")
+	c.Stability.BaseURL = strings.TrimRight(cmp.Or(c.Stability.BaseURL, "https://api.stability.ai"), "/")
 	c.Kling.VideoSlots = cmp.Or(c.Kling.VideoSlots, 10)
 	c.Kling.ImageSlots = cmp.Or(c.Kling.ImageSlots, 10)
 	costs := DefaultCosts()

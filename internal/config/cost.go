@@ -7,16 +7,24 @@ package config
 // workflow names must be here.
 func DefaultCosts() map[string]int {
 	return map[string]int{
-		"face_swap":            4,  // one omni-image
-		"face_swap_video":      10, // optional 5 s omni-video step
-		"face_swap_video_10s":  20, // optional 10 s omni-video step
-		"image_to_video":       10, // per 5 s of video
-		"text_to_video":        10, // per 5 s of video
-		"multi_image_to_video": 10, // per 5 s of video
-		"lip_sync":             10,
-		"motion_control":       15,
-		"video_extend":         8,
-		"image_generation":     2, // per image
-		"omni_image":           3, // per image
+		"face_swap":                4,  // one omni-image
+		"face_swap_video":          10, // optional 5 s omni-video step
+		"face_swap_video_10s":      20, // optional 10 s omni-video step
+		"image_to_video":           10, // per 5 s of video
+		"text_to_video":            10, // per 5 s of video
+		"multi_image_to_video":     10, // per 5 s of video
+		"lip_sync":                 10,
+		"motion_control":           15,
+		"video_extend":             8,
+		"image_generation":         2,  // per image
+		"omni_image":               3,  // per image
+		"skin_enhance":             3,  // workflows.md §10a
+		"relight":                  8,  // §10b (Stability charges 8 of its credits)
+		"outfit_swap":              5,  // §10c
+		"ai_stylist":               5,  // §10d
+		"outfit_shot":              8,  // §10e, per variation
+		"outfit_shot_4":            24, // §10e, four variations
+		"avatar_confirm_portraits": 10, // four candidate portraits
+		"avatar_angle":             2,  // per reference angle
 	}
 }

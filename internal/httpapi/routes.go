@@ -42,28 +42,41 @@ func NewHandler(d Deps) http.Handler {
 	registerAssets(api, h)
 
 	// Workflows: POST <path> with the workflow's request → 202 and the task.
-	registerCreate[workflow.FaceSwapRequest](api, h, "face_swap", "/kling/face-swap",
+	registerCreate[workflow.FaceSwapRequest](api, h, "face_swap", "face-swap", "/kling/face-swap",
 		"Swap the face of one photo into another, optionally animated into a video")
-	registerCreate[workflow.ImageToVideoRequest](api, h, "image_to_video", "/kling/image-to-video",
+	registerCreate[workflow.ImageToVideoRequest](api, h, "image_to_video", "image-to-video", "/kling/image-to-video",
 		"Animate an image into a video")
-	registerCreate[workflow.TextToVideoRequest](api, h, "text_to_video", "/kling/text-to-video",
+	registerCreate[workflow.TextToVideoRequest](api, h, "text_to_video", "text-to-video", "/kling/text-to-video",
 		"Make a video from a prompt")
-	registerCreate[workflow.MultiImageToVideoRequest](api, h, "multi_image_to_video", "/kling/multi-image-to-video",
+	registerCreate[workflow.MultiImageToVideoRequest](api, h, "multi_image_to_video", "multi-image-to-video", "/kling/multi-image-to-video",
 		"Make a video from one to four images and a prompt")
-	registerCreate[workflow.LipSyncRequest](api, h, "lip_sync", "/kling/lip-sync",
+	registerCreate[workflow.LipSyncRequest](api, h, "lip_sync", "lip-sync", "/kling/lip-sync",
 		"Make a face in a video speak an audio file")
-	registerCreate[workflow.MotionControlRequest](api, h, "motion_control", "/kling/motion-control",
+	registerCreate[workflow.MotionControlRequest](api, h, "motion_control", "motion-control", "/kling/motion-control",
 		"Make the character of an image move like the person in a video")
-	registerCreate[workflow.VideoExtendRequest](api, h, "video_extend", "/kling/video-extend",
+	registerCreate[workflow.VideoExtendRequest](api, h, "video_extend", "video-extend", "/kling/video-extend",
 		"Extend a Kling video by about 5 seconds at its end")
-	registerCreate[workflow.ImageGenerationRequest](api, h, "image_generation", "/kling/image-generation",
+	registerCreate[workflow.ImageGenerationRequest](api, h, "image_generation", "image-generation", "/kling/image-generation",
 		"Generate images from a prompt, optionally from a reference image")
-	registerCreate[workflow.OmniImageRequest](api, h, "omni_image", "/kling/omni-image",
+	registerCreate[workflow.OmniImageRequest](api, h, "omni_image", "omni-image", "/kling/omni-image",
 		"Generate images from a prompt that refers to input images as <<<image_N>>>")
+
+	// Enhance style: five capabilities, one job kind (enhance_style).
+	registerCreate[workflow.SkinEnhanceRequest](api, h, "enhance_style", "skin-enhance", "/enhance-style/skin-enhance",
+		"Retouch the skin of a portrait (natural, moderate or max)")
+	registerCreate[workflow.RelightRequest](api, h, "enhance_style", "relight", "/enhance-style/relight",
+		"Relight a photo (Stability AI)")
+	registerCreate[workflow.OutfitSwapRequest](api, h, "enhance_style", "outfit-swap", "/enhance-style/outfit-swap",
+		"Dress a person in a garment")
+	registerCreate[workflow.AIStylistRequest](api, h, "enhance_style", "ai-stylist", "/enhance-style/ai-stylist",
+		"Style a complete look around a garment")
+	registerCreate[workflow.OutfitShotRequest](api, h, "enhance_style", "outfit-shot", "/enhance-style/outfit-shot",
+		"Make social-media shots of a garment, up to four variations in parallel")
 
 	registerCredits(api, h)
 	registerCallbacks(api, h)
 	registerEvents(api, h)
+	registerAvatars(api, h)
 
 	for pattern, handler := range d.Extra {
 		mux.Handle(pattern, handler)

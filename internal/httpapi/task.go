@@ -28,9 +28,9 @@ type createInput[R any] struct {
 func registerCreate[R any, PR interface {
 	*R
 	workflow.Request
-}](api huma.API, h *handlers, taskType, path, summary string) {
+}](api huma.API, h *handlers, taskType, opID, path, summary string) {
 	huma.Register(api, huma.Operation{
-		OperationID: "create-" + taskType, Method: http.MethodPost, Path: path,
+		OperationID: opID, Method: http.MethodPost, Path: path,
 		Summary: summary, Tags: []string{"Workflows"}, Security: secured,
 		DefaultStatus: http.StatusAccepted, MaxBodyBytes: 64 << 10,
 		Errors: []int{400, 401, 402, 409, 413, 422},

@@ -47,7 +47,8 @@ type AssetView struct {
 	TaskID     string    `json:"task_id"`
 	Kind       string    `json:"kind" enum:"image,video"`
 	Mime       string    `json:"mime"`
-	URL        string    `json:"url" doc:"Content URL; needs the owner's bearer token."`
+	URL        string    `json:"url" doc:"Content URL; needs the owner's bearer token. For an asset that could not be stored, the provider's URL."`
+	Stored     bool      `json:"stored" doc:"False when the download from the provider failed and only its URL is kept."`
 	Width      int       `json:"width"`
 	Height     int       `json:"height"`
 	DurationS  float64   `json:"duration_s" doc:"Video length in seconds; 0 for images."`
@@ -88,8 +89,12 @@ func taskView(svc *app.Service, t *lepus.Task) TaskView {
 }
 
 func assetView(svc *app.Service, a *lepus.Asset) AssetView {
+	url := svc.AssetURL(a.ID)
+	if a.StorageKey == "" {
+		url = a.ProviderURL
+	}
 	return AssetView{
-		ID: a.ID, TaskID: a.TaskID, Kind: a.Kind, Mime: a.Mime, URL: svc.AssetURL(a.ID),
+		ID: a.ID, TaskID: a.TaskID, Kind: a.Kind, Mime: a.Mime, URL: url, Stored: a.StorageKey != "",
 		Width: a.Width, Height: a.Height, DurationS: a.DurationS, Bytes: a.Bytes, Stage: a.Stage,
 		Primary: a.Primary, Model: a.Model, ProviderID: a.ProviderID, CreatedAt: a.CreatedAt,
 	}

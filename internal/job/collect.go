@@ -47,6 +47,12 @@ func (r *run) collect(ctx context.Context, i int, st *lepus.Stage) error {
 
 func (r *run) store(ctx context.Context, i int, st *lepus.Stage, j int, res *lepus.Result) (*lepus.Asset, error) {
 	body, err := r.openResult(ctx, st, res)
+	if err != nil && r.def.KeepProviderURL {
+		r.log.Warn("result download failed; keeping the provider URL", "stage", st.Name, "error", err)
+		r.t.AddNote(fmt.Sprintf("%s result %d could not be downloaded; its provider URL is kept (it may expire)", st.Name, j))
+		return r.e.Store.AssetUpsert(ctx, &lepus.Asset{TaskID: r.t.ID, UserID: r.t.UserID, Stage: st.Name, Index: j,
+			Kind: res.Kind, ProviderURL: res.URL, ProviderID: res.ProviderID, Model: st.Model})
+	}
 	if err != nil {
 		if errors.Is(err, fetch.ErrForbiddenAddress) {
 			return nil, permanent("result_refused", fmt.Sprintf("the %s result URL is not allowed: %v", st.Name, err), false)

@@ -34,6 +34,8 @@ type Engine struct {
 	// CallbackURL returns the provider callback URL for a task's token, or ""
 	// when providers cannot reach Lepus.
 	CallbackURL func(token string) string
+	// SeedreamModel is the Ark model (or endpoint) id for avatar portraits.
+	SeedreamModel string
 	// Notify is told after every persisted change of a task (SSE wake-ups).
 	Notify func(taskID string)
 	Now    func() time.Time
@@ -134,6 +136,9 @@ func (r *run) runGroup(ctx context.Context, from, to int) error {
 	}
 	if wait != nil {
 		return wait
+	}
+	if r.t.Stages[from].Group == "" {
+		return nil // a lone optional stage may fail; the task goes on (a fallback follows)
 	}
 	var failed []string
 	for i := from; i < to; i++ {

@@ -27,12 +27,12 @@ func (p *klingProvider) Submit(ctx context.Context, st *lepus.Stage) (string, er
 	return t.TaskID, nil
 }
 
-func (p *klingProvider) Call(ctx context.Context, st *lepus.Stage) (json.RawMessage, error) {
+func (p *klingProvider) Call(ctx context.Context, st *lepus.Stage) (json.RawMessage, []lepus.Result, error) {
 	var out json.RawMessage
 	if err := p.client.Call(ctx, st.Endpoint, json.RawMessage(st.Request), &out); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return out, nil, nil
 }
 
 func (p *klingProvider) Find(ctx context.Context, st *lepus.Stage) (string, bool, error) {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/lepus-ai/lepus/internal/lepus"
 	"github.com/lepus-ai/lepus/internal/provider/llm"
@@ -24,7 +26,19 @@ func NewLLMProvider(c *llm.Client) Provider { return &llmProvider{client: c} }
 
 var errNotTask = errors.New("llm: synchronous calls only")
 
-func (p *llmProvider) Call(ctx context.Context, st *lepus.Stage) (json.RawMessage, error) {
+func (p *llmProvider) Call(ctx context.Context, st *lepus.Stage) (json.RawMessage, []lepus.Result, error) {
+	out, err := p.answer(ctx, st)
+	return out, nil, err
+}
+
+func (p *llmProvider) answer(ctx context.Context, st *lepus.Stage) (json.RawMessage, error) {
+	var head struct {
+		Task string `json:"task"`
+	}
+	_ = json.Unmarshal(st.Request, &head)
+	if head.Task == "choose_angle" {
+		return p.choose(ctx, st)
+	}
 	var req workflow.EnhanceRequest
 	if err := json.Unmarshal(st.Request, &req); err != nil {
 		return nil, fmt.Errorf("decode enhance request: %w", err)
@@ -55,3 +69,36 @@ func (p *llmProvider) Poll(context.Context, *lepus.Stage) (*PollResult, error) {
 }
 
 func (p *llmProvider) Classify(error) Outcome { return OutcomeRetry }
+
+// choose asks the LLM which avatar portrait fits the prompt; without an
+// LLM, or when it fails or answers no option, the rules decide.
+func (p *llmProvider) choose(ctx context.Context, st *lepus.Stage) (json.RawMessage, error) {
+	var req workflow.ChooseRequest
+	if err := json.Unmarshal(st.Request, &req); err != nil {
+		return nil, fmt.Errorf("decode choose request: %w", err)
+	}
+	ans := workflow.ChooseByRules(req)
+	if p.client == nil {
+		ans.Reason += " (no LLM is configured)"
+		return json.Marshal(ans)
+	}
+	text, err := p.client.Complete(ctx, workflow.ChooseSystemPrompt, workflow.ChooseUserMessage(req))
+	if err != nil {
+		ans.Reason += " (the LLM failed: " + err.Error() + ")"
+		return json.Marshal(ans)
+	}
+	for _, o := range req.Options {
+		if strings.Contains(strings.ToLower(text), o.Key) {
+			return json.Marshal(workflow.ChooseAnswer{Key: o.Key, By: "llm", Reason: "the LLM answered " + strconv.Quote(trimTo(text, 80))})
+		}
+	}
+	ans.Reason += " (the LLM named no option)"
+	return json.Marshal(ans)
+}
+
+func trimTo(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}

@@ -15,8 +15,9 @@ import (
 type Provider interface {
 	// Submit sends the stage's persisted Request and returns the provider's task id.
 	Submit(ctx context.Context, st *lepus.Stage) (string, error)
-	// Call sends a synchronous stage's Request and returns the provider's answer.
-	Call(ctx context.Context, st *lepus.Stage) (json.RawMessage, error)
+	// Call sends a synchronous stage's Request and returns the provider's
+	// answer, and the result files it names (to collect), if any.
+	Call(ctx context.Context, st *lepus.Stage) (json.RawMessage, []lepus.Result, error)
 	// Find looks a stage up by its ExternalID, for a retry after a submit
 	// whose outcome is unknown. found is false if the provider never accepted it.
 	Find(ctx context.Context, st *lepus.Stage) (id string, found bool, err error)
@@ -30,6 +31,8 @@ type Provider interface {
 type PollResult struct {
 	State   PollState
 	Message string // the provider's reason when failed
+	// Code, when set, is the task error code of a failure (default provider_failed).
+	Code    string
 	Results []lepus.Result
 	// RetrieveAfter asks the engine to wait this long before fetching the
 	// results (a provider that rate-limits spaced requests).

@@ -28,7 +28,11 @@ func (r *run) submit(ctx context.Context, i int, st *lepus.Stage) error {
 		if r.e.CallbackURL != nil {
 			cb = r.e.CallbackURL(r.t.CallbackToken)
 		}
-		body, err := r.def.Build(r.t, st, workflow.Env{CallbackURL: cb})
+		body, err := r.def.Build(r.t, st, workflow.Env{CallbackURL: cb, SeedreamModel: r.e.SeedreamModel})
+		if errors.Is(err, workflow.ErrSkip) {
+			st.Phase, r.t.Step = lepus.PhaseDone, st.Name+".skipped"
+			return r.save(ctx)
+		}
 		if err != nil {
 			var f *workflow.Failure
 			if errors.As(err, &f) {
@@ -93,12 +97,15 @@ func (r *run) submit(ctx context.Context, i int, st *lepus.Stage) error {
 // the step is never repeated once it succeeded.
 func (r *run) call(ctx context.Context, i int, st *lepus.Stage, p Provider) error {
 	r.t.Step = st.Name + ".call"
-	out, err := p.Call(ctx, st)
+	out, results, err := p.Call(ctx, st)
 	if err != nil {
 		return r.providerError(st, "call", err)
 	}
 	now := r.e.Now()
 	st.Output, st.SubmittedAt, st.Phase = out, &now, lepus.PhaseDone
+	if len(results) > 0 {
+		st.Results, st.Phase = results, lepus.PhaseCollect
+	}
 	r.t.Status = lepus.StatusProcessing
 	if r.t.StartedAt == nil {
 		r.t.StartedAt = &now
@@ -151,9 +158,16 @@ func (r *run) wait(ctx context.Context, i int, st *lepus.Stage) error {
 		r.releaseSlot(ctx, st)
 		return nil
 	case PollFailed:
-		return permanent("provider_failed", fmt.Sprintf("%s failed the %s step: %s", st.Provider, st.Name, res.Message), false)
+		r.releaseSlot(ctx, st)
+		return permanent(cmpOr(res.Code, "provider_failed"), fmt.Sprintf("%s failed the %s step: %s", st.Provider, st.Name, res.Message), false)
 	}
 	pol := r.def.Policy
+	if st.PollInterval > 0 {
+		pol.PollInterval = st.PollInterval
+	}
+	if st.MaxPolls > 0 {
+		pol.MaxPolls = st.MaxPolls
+	}
 	if pol.MaxPolls > 0 && st.Polls >= pol.MaxPolls {
 		return permanent("provider_timeout", fmt.Sprintf("%s did not finish the %s step within %d polls (%s); the task was stopped",
 			st.Provider, st.Name, pol.MaxPolls, pol.PollInterval*time.Duration(pol.MaxPolls)), true)

@@ -35,6 +35,9 @@ type (
 	videoExtendKind       struct{}
 	imageGenerationKind   struct{}
 	omniImageKind         struct{}
+	enhanceStyleKind      struct{}
+	avatarPortraitsKind   struct{}
+	avatarAnglesKind      struct{}
 )
 
 func (faceSwapKind) name() string          { return "face_swap" }
@@ -46,6 +49,9 @@ func (motionControlKind) name() string     { return "motion_control" }
 func (videoExtendKind) name() string       { return "video_extend" }
 func (imageGenerationKind) name() string   { return "image_generation" }
 func (omniImageKind) name() string         { return "omni_image" }
+func (enhanceStyleKind) name() string      { return "enhance_style" }
+func (avatarPortraitsKind) name() string   { return "avatar_confirm_portraits" }
+func (avatarAnglesKind) name() string      { return "avatar_reference_angles" }
 
 // worker runs one job kind through the engine.
 type worker[K kind] struct {
@@ -89,6 +95,9 @@ func Register(workers *river.Workers, e *Engine, reg *workflow.Registry, jobTime
 	add(workers, e, reg, k, videoExtendKind{}, defaultTimeout)
 	add(workers, e, reg, k, imageGenerationKind{}, defaultTimeout)
 	add(workers, e, reg, k, omniImageKind{}, defaultTimeout)
+	add(workers, e, reg, k, enhanceStyleKind{}, defaultTimeout)
+	add(workers, e, reg, k, avatarPortraitsKind{}, defaultTimeout)
+	add(workers, e, reg, k, avatarAnglesKind{}, defaultTimeout)
 	for _, t := range reg.Types() {
 		if k.insert[t] == nil {
 			return nil, fmt.Errorf("job: workflow %q has no job kind", t)

@@ -56,6 +56,15 @@ type Store interface {
 	// UploadGet returns an upload, or ENotFound.
 	UploadGet(ctx context.Context, id string) (*Upload, error)
 
+	// AvatarSave inserts or replaces an avatar.
+	AvatarSave(ctx context.Context, a *Avatar) error
+	// AvatarGet returns an avatar that is not deleted, or ENotFound.
+	AvatarGet(ctx context.Context, id string) (*Avatar, error)
+	// AvatarList returns a user's avatars, newest first.
+	AvatarList(ctx context.Context, userID string) ([]*Avatar, error)
+	// AvatarDelete marks an avatar deleted; ENotFound if there is none.
+	AvatarDelete(ctx context.Context, id string) error
+
 	// CreditBalance returns a user's balance; a user without an account has
 	// the starting grant (the account is created on first debit).
 	CreditBalance(ctx context.Context, userID string, grant int) (int, error)

@@ -104,6 +104,10 @@ type Stage struct {
 	Cost int `json:"cost,omitempty"`
 	// Error says why an Optional stage failed.
 	Error *TaskError `json:"error,omitempty"`
+	// PollInterval and MaxPolls, when set, replace the workflow's policy
+	// for this stage (a provider with its own polling advice).
+	PollInterval time.Duration `json:"poll_interval,omitempty"`
+	MaxPolls     int           `json:"max_polls,omitempty"`
 	// ReadyAt, when set, is the earliest time to fetch the results (a
 	// provider that asks for spaced requests).
 	ReadyAt *time.Time `json:"ready_at,omitempty"`

@@ -20,6 +20,11 @@ import (
 //	SANDBOX_PUBLIC_URL                         base of result URLs
 //	SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY     accepted credentials
 //	SANDBOX_LLM_KEY                            accepted LLM Bearer key
+//	SANDBOX_ARK_KEY, SANDBOX_ARK_IMAGES, SANDBOX_ARK_LATENCY
+//	                                           the fake Ark (ark_env.go)
+//	SANDBOX_STABILITY_KEY                      accepted Stability Bearer key
+//	SANDBOX_RELIGHT_LATENCY, SANDBOX_STABILITY_MIN_POLL
+//	                                           durations, like the latencies
 //
 // Errors name the variable at fault.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -32,6 +37,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		{"SANDBOX_IMAGE_LATENCY", &cfg.ImageLatency, false},
 		{"SANDBOX_VIDEO_LATENCY", &cfg.VideoLatency, false},
 		{"SANDBOX_RESPONSE_DELAY", &cfg.ResponseDelay, true},
+		{"SANDBOX_RELIGHT_LATENCY", &cfg.RelightLatency, false},
+		{"SANDBOX_STABILITY_MIN_POLL", &cfg.StabilityMinPoll, false},
 	}
 	for _, d := range durations {
 		v := strings.TrimSpace(getenv(d.name))
@@ -105,6 +112,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if v := getenv("SANDBOX_LLM_KEY"); v != "" {
 		cfg.LLMKey = v
+	}
+	if err := arkFromEnv(getenv, &cfg); err != nil {
+		return Config{}, err
+	}
+	if v := getenv("SANDBOX_STABILITY_KEY"); v != "" {
+		cfg.StabilityKey = v
 	}
 	return cfg, nil
 }

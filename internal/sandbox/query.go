@@ -20,6 +20,10 @@ func (s *Sandbox) routes() http.Handler {
 	mux.HandleFunc("GET /sandbox/cdn/{task}/{file}", s.handleCDN)
 	mux.HandleFunc("GET /sandbox/cdn/face/{session}/{file}", s.handleFaceImage)
 	mux.HandleFunc("POST /llm/v1/chat/completions", s.handleChat)
+	mux.HandleFunc("POST "+pathArkImages, s.handleArkImages)
+	mux.HandleFunc("GET /sandbox/cdn/ark/{gen}/{file}", s.handleArkCDN)
+	mux.HandleFunc("POST "+pathRelight, s.handleRelightStart)
+	mux.HandleFunc("GET "+pathStabilityResult, s.handleRelightResult)
 	return mux
 }
 
@@ -112,6 +116,18 @@ type Stats struct {
 	// LLMCalls counts calls to the fake LLM with a valid key.
 	LLMCalls    int            `json:"llm_calls"`
 	Submissions map[string]int `json:"submissions"`
+
+	// ArkCalls counts Ark image requests with a valid key, ArkImages the
+	// images they made (what Ark bills).
+	ArkCalls  int `json:"ark_calls"`
+	ArkImages int `json:"ark_images"`
+
+	// RelightStarts counts relights started (paid), RelightPolls result
+	// polls answered, RelightRateLimited polls refused with 429 for
+	// coming too fast. RelightStartsFor gives the starts of one key.
+	RelightStarts      int `json:"relight_starts"`
+	RelightPolls       int `json:"relight_polls"`
+	RelightRateLimited int `json:"relight_rate_limited"`
 }
 
 // Stats returns the current counts; GET /sandbox/stats serves the same.
@@ -137,7 +153,13 @@ func (s *Sandbox) Stats() Stats {
 		Videos:           len(s.videos),
 		Sessions:         len(s.sessions),
 		LLMCalls:         s.llmCalls,
+		ArkCalls:         s.ark.calls,
+		ArkImages:        s.ark.images,
 		Submissions:      subs,
+
+		RelightStarts:      s.relight.starts,
+		RelightPolls:       s.relight.polls,
+		RelightRateLimited: s.relight.rateLimited,
 	}
 }
 

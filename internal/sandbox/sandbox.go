@@ -71,6 +71,28 @@ type Config struct {
 	// LLMFailures makes the first n LLM calls answer 500 (see FailLLM).
 	// Default 0.
 	LLMFailures int
+	// ArkKey is the Bearer key the fake Ark images API accepts.
+	// Default "sandbox-ark-key".
+	ArkKey string
+	// ArkImages is how many images a sequential ("auto") Ark request
+	// makes, capped by its max_images. Default 4.
+	ArkImages int
+	// ArkLatency is the time to make a whole Ark answer, spread evenly
+	// over its images. Default 3 s.
+	ArkLatency time.Duration
+	// StabilityKey is the Bearer key the fake Stability API accepts.
+	// Default "sandbox-stability-key".
+	StabilityKey string
+	// StabilityExtraKeys are further accepted keys, each its own account:
+	// a generation is visible only to the key that started it. Default none.
+	StabilityExtraKeys []string
+	// RelightLatency is the time from a relight start to its result.
+	// Default 5 s.
+	RelightLatency time.Duration
+	// StabilityMinPoll is the least time between two answered polls of one
+	// generation; a faster poll gets 429 (Stability asks for 10 s).
+	// Default 10 s.
+	StabilityMinPoll time.Duration
 }
 
 // DefaultConfig returns the configuration `lepus serve` uses without keys.
@@ -83,6 +105,13 @@ func DefaultConfig() Config {
 		FailureCodes: []int{5000},
 		CacheBytes:   256 << 20,
 		LLMKey:       "sandbox-llm-key",
+		ArkKey:       "sandbox-ark-key",
+		ArkImages:    4,
+		ArkLatency:   3 * time.Second,
+
+		StabilityKey:     "sandbox-stability-key",
+		RelightLatency:   5 * time.Second,
+		StabilityMinPoll: 10 * time.Second,
 	}
 }
 
@@ -94,6 +123,12 @@ func (c Config) withDefaults() Config {
 	c.VideoLatency = cmp.Or(c.VideoLatency, d.VideoLatency)
 	c.CacheBytes = cmp.Or(c.CacheBytes, d.CacheBytes)
 	c.LLMKey = cmp.Or(c.LLMKey, d.LLMKey)
+	c.ArkKey = cmp.Or(c.ArkKey, d.ArkKey)
+	c.ArkImages = cmp.Or(c.ArkImages, d.ArkImages)
+	c.ArkLatency = cmp.Or(c.ArkLatency, d.ArkLatency)
+	c.StabilityKey = cmp.Or(c.StabilityKey, d.StabilityKey)
+	c.RelightLatency = cmp.Or(c.RelightLatency, d.RelightLatency)
+	c.StabilityMinPoll = cmp.Or(c.StabilityMinPoll, d.StabilityMinPoll)
 	c.ImageConcurrency = cmp.Or(c.ImageConcurrency, c.Concurrency)
 	c.VideoConcurrency = cmp.Or(c.VideoConcurrency, c.Concurrency)
 	if len(c.FailureCodes) == 0 {
@@ -141,6 +176,8 @@ type Sandbox struct {
 	sessions     map[string]*faceSession // identify-face sessions, by id
 	llmFailures  int                     // LLM calls still to fail
 	llmCalls     int                     // LLM calls with a valid key
+	ark          arkState                // the fake Ark (ark.go)
+	relight      relightState            // the fake Stability (stability.go)
 }
 
 // New returns a Sandbox serving the endpoints in the registry.

@@ -67,6 +67,7 @@ func runStoreSuite(t *testing.T, dialect string) {
 	t.Run("Upload", su.testUpload)
 	t.Run("Credit", su.testCredit)
 	t.Run("Slot", su.testSlot)
+	t.Run("Avatar", su.testAvatar)
 }
 
 func (su suite) testMigrate(t *testing.T) {

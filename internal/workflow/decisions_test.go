@@ -304,4 +304,8 @@ func (f *fakeInputs) VideoAsset(context.Context, string, string) (*lepus.Asset, 
 
 func (f *fakeInputs) Now() time.Time { return time.Now() }
 
+func (f *fakeInputs) Avatar(context.Context, string, string) (*AvatarRefs, error) {
+	return nil, lepus.Errorf(lepus.ENotFound, "no avatar")
+}
+
 var _ Inputs = (*fakeInputs)(nil)

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -22,7 +23,10 @@ type ImageGenerationRequest struct {
 	N              int      `json:"n,omitempty" minimum:"1" maximum:"9" default:"1" doc:"How many images."`
 	AspectRatio    string   `json:"aspect_ratio,omitempty" enum:"16:9,9:16,1:1,4:3,3:4,3:2,2:3,21:9," doc:"Text-to-image only."`
 	EnhancePrompt  bool     `json:"enhance_prompt,omitempty" doc:"Let an LLM rewrite the prompt first; the task records both prompts. If the LLM fails, the original prompt is used."`
-	AvatarID       string   `json:"avatar_id,omitempty" maxLength:"64" doc:"Generate with one of your digital avatars (not available yet)."`
+	AvatarID       string   `json:"avatar_id,omitempty" maxLength:"64" doc:"Generate with one of your digital avatars: the portrait angle that best fits the prompt becomes a face reference."`
+
+	// AvatarOptions are the avatar's portraits, resolved by Check.
+	AvatarOptions []AvatarOption `json:"avatar_options,omitempty" hidden:"true"`
 }
 
 // Models Kling documents for a subject or face reference, and for a plain
@@ -46,8 +50,8 @@ func (r *ImageGenerationRequest) Normalize() error {
 		r.HumanFidelity = ptr(0.45)
 	}
 	switch {
-	case r.AvatarID != "":
-		return lepus.FieldErrorf("body.avatar_id", "avatars are not available yet")
+	case r.AvatarID != "" && r.ImageURL != "":
+		return lepus.FieldErrorf("body.avatar_id", "give avatar_id or image_url, not both")
 	case r.N < 1 || r.N > 9:
 		return lepus.FieldErrorf("body.n", "is %d; give 1 to 9", r.N)
 	case r.ImageReference != "" && r.ImageURL == "":
@@ -105,28 +109,70 @@ func (r *ImageGenerationRequest) body(t *lepus.Task, prompt string, st *lepus.St
 	return b
 }
 
+// check resolves the avatar's portraits (workflows.md §8, avatar injection).
+func (r *ImageGenerationRequest) check(ctx context.Context, userID string, in Inputs) ([]string, error) {
+	if r.AvatarID == "" {
+		return nil, nil
+	}
+	refs, err := in.Avatar(ctx, userID, r.AvatarID)
+	if err != nil {
+		return nil, lepus.FieldErrorf("body.avatar_id", "%s", lepus.ErrorMessage(err))
+	}
+	r.AvatarOptions = append([]AvatarOption{{Key: "front", URL: refs.Portrait}}, refs.Angles...)
+	return nil, nil
+}
+
+// avatarBody builds the request with the chosen avatar portrait as a face
+// reference: kling-v1-5, the model Kling documents for it (#9).
+func (r *ImageGenerationRequest) avatarBody(t *lepus.Task, prompt string, st *lepus.Stage, env Env) kling.ImageGenerationRequest {
+	choice := chosenAngle(t, r.AvatarOptions)
+	b := kling.ImageGenerationRequest{
+		ModelName: ReferenceModel, Prompt: prompt, N: r.N, Resolution: "1k",
+		Image: choice.URL, ImageReference: "face", ImageFidelity: r.ImageFidelity,
+		CallbackURL: env.CallbackURL, ExternalTaskID: st.ExternalID,
+	}
+	t.AddNote("human_fidelity not sent: Kling takes it only with a subject reference, and an avatar is a face reference")
+	if r.NegativePrompt != "" {
+		t.AddNote("negative_prompt not sent: Kling does not take it with a reference image")
+	}
+	return b
+}
+
 func imageGeneration() *Definition {
 	return &Definition{
 		Type:       "image_generation",
 		Policy:     Policy{MaxRetries: 3, PollInterval: 5 * time.Second, MaxPolls: 60},
 		NewRequest: func() Request { return &ImageGenerationRequest{} },
+		Check: func(ctx context.Context, userID string, req Request, in Inputs) ([]string, error) {
+			return req.(*ImageGenerationRequest).check(ctx, userID, in)
+		},
 		Plan: func(req Request) []lepus.Stage {
 			r := req.(*ImageGenerationRequest)
-			stages := []lepus.Stage{klingStage("image", kling.PathImageGenerations, PoolKlingImage, r.N)}
+			var stages []lepus.Stage
 			if r.EnhancePrompt {
-				stages = append([]lepus.Stage{enhanceStage()}, stages...)
+				stages = append(stages, enhanceStage())
 			}
-			return stages
+			if r.AvatarID != "" {
+				stages = append(stages, angleStage())
+			}
+			return append(stages, klingStage("image", kling.PathImageGenerations, PoolKlingImage, r.N))
 		},
 		Build: func(t *lepus.Task, st *lepus.Stage, env Env) (any, error) {
 			r, err := decodeInput[ImageGenerationRequest](t)
 			if err != nil {
 				return nil, err
 			}
-			if st.Name == StageEnhance {
+			switch st.Name {
+			case StageEnhance:
 				return EnhanceRequest{Prompt: r.Prompt, Purpose: "image"}, nil
+			case StageAngle:
+				return angleRequest(r.Prompt, r.AvatarOptions), nil
 			}
-			return r.body(t, enhancedPrompt(t, r.Prompt), st, env), nil
+			prompt := enhancedPrompt(t, r.Prompt)
+			if r.AvatarID != "" {
+				return r.avatarBody(t, prompt, st, env), nil
+			}
+			return r.body(t, prompt, st, env), nil
 		},
 		CostKeys: []string{"image_generation"},
 		Cost: func(req Request, costs map[string]int) int {

@@ -16,8 +16,24 @@ type Inputs interface {
 	// VideoAsset finds one of the user's video assets by Lepus asset id or
 	// by the provider's video id; ENotFound if the user has none such.
 	VideoAsset(ctx context.Context, userID, ref string) (*lepus.Asset, error)
+	// Avatar returns the portraits of one of the user's confirmed avatars.
+	Avatar(ctx context.Context, userID, id string) (*AvatarRefs, error)
 	// Now is the current time.
 	Now() time.Time
+}
+
+// AvatarRefs are an avatar's portraits, as URLs a provider can fetch.
+type AvatarRefs struct {
+	// Portrait is the confirmed (front) portrait.
+	Portrait string
+	// Angles are the finished reference angles.
+	Angles []AvatarOption
+}
+
+// AvatarOption is one portrait of an avatar.
+type AvatarOption struct {
+	Key string `json:"key"`
+	URL string `json:"url"`
 }
 
 // MediaInput is a measured input file.

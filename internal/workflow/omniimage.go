@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -19,7 +20,7 @@ type OmniImageRequest struct {
 	N           int      `json:"n,omitempty" minimum:"1" maximum:"9" default:"1"`
 	Resolution  string   `json:"resolution,omitempty" enum:"1k,2k" default:"2k"`
 	AspectRatio string   `json:"aspect_ratio,omitempty" enum:"16:9,9:16,1:1,4:3,3:4,3:2,2:3,21:9,auto" default:"auto"`
-	AvatarID    string   `json:"avatar_id,omitempty" maxLength:"64" doc:"Add one of your digital avatars' portraits to the images (not available yet)."`
+	AvatarID    string   `json:"avatar_id,omitempty" maxLength:"64" doc:"Append one of your digital avatars' portraits (the confirmed one and each finished angle) to the images, up to 10 images and elements."`
 }
 
 var omniRef = regexp.MustCompile(`<<<(image|element)_(\d+)>>>`)
@@ -33,13 +34,24 @@ func (r *OmniImageRequest) Normalize() error {
 		r.N = 1
 	}
 	switch {
-	case r.AvatarID != "":
-		return lepus.FieldErrorf("body.avatar_id", "avatars are not available yet")
 	case r.N < 1 || r.N > 9:
 		return lepus.FieldErrorf("body.n", "is %d; give 1 to 9", r.N)
 	case len(r.ImageURLs)+len(r.ElementIDs) > 10:
 		return lepus.FieldErrorf("body.image_urls", "%d images and %d elements; at most 10 together", len(r.ImageURLs), len(r.ElementIDs))
 	}
+	if r.AvatarID == "" { // else checked once the avatar's portraits are added
+		if err := r.checkRefs(); err != nil {
+			return err
+		}
+	}
+	return firstErr(
+		oneOf("body.resolution", r.Resolution, "1k", "2k"),
+		checkPrompt("body.prompt", r.Prompt),
+	)
+}
+
+// checkRefs refuses a <<<image_N>>> or <<<element_N>>> past the inputs.
+func (r *OmniImageRequest) checkRefs() error {
 	counts := map[string]int{"image": len(r.ImageURLs), "element": len(r.ElementIDs)}
 	for _, m := range omniRef.FindAllStringSubmatch(r.Prompt, -1) {
 		n, _ := strconv.Atoi(m[2])
@@ -47,10 +59,7 @@ func (r *OmniImageRequest) Normalize() error {
 			return lepus.FieldErrorf("body.prompt", "refers to %s but only %d %s(s) are given", m[0], counts[m[1]], m[1])
 		}
 	}
-	return firstErr(
-		oneOf("body.resolution", r.Resolution, "1k", "2k"),
-		checkPrompt("body.prompt", r.Prompt),
-	)
+	return nil
 }
 
 // Images lists every image.
@@ -62,11 +71,44 @@ func (r *OmniImageRequest) Images() []ImageInput {
 	return in
 }
 
+// check appends the avatar's portraits to the images (workflows.md §9).
+func (r *OmniImageRequest) check(ctx context.Context, userID string, in Inputs) ([]string, error) {
+	if r.AvatarID == "" {
+		return nil, nil
+	}
+	refs, err := in.Avatar(ctx, userID, r.AvatarID)
+	if err != nil {
+		return nil, lepus.FieldErrorf("body.avatar_id", "%s", lepus.ErrorMessage(err))
+	}
+	urls := []string{refs.Portrait}
+	for _, a := range refs.Angles {
+		urls = append(urls, a.URL)
+	}
+	room := 10 - len(r.ImageURLs) - len(r.ElementIDs)
+	if room <= 0 {
+		return nil, lepus.FieldErrorf("body.avatar_id", "no room for the avatar's portraits: images and elements already make 10")
+	}
+	first := len(r.ImageURLs) + 1
+	added := urls[:min(room, len(urls))]
+	r.ImageURLs = append(r.ImageURLs, added...)
+	note := fmt.Sprintf("avatar %s: %d portrait(s) appended as <<<image_%d>>> to <<<image_%d>>>", r.AvatarID, len(added), first, first+len(added)-1)
+	if len(added) < len(urls) {
+		note += fmt.Sprintf("; %d left out by the 10-image limit", len(urls)-len(added))
+	}
+	if err := r.checkRefs(); err != nil {
+		return nil, err
+	}
+	return []string{note}, nil
+}
+
 func omniImage() *Definition {
 	return &Definition{
 		Type:       "omni_image",
 		Policy:     Policy{MaxRetries: 3, PollInterval: 5 * time.Second, MaxPolls: 60},
 		NewRequest: func() Request { return &OmniImageRequest{} },
+		Check: func(ctx context.Context, userID string, req Request, in Inputs) ([]string, error) {
+			return req.(*OmniImageRequest).check(ctx, userID, in)
+		},
 		Plan: func(req Request) []lepus.Stage {
 			return []lepus.Stage{klingStage("image", kling.PathOmniImage, PoolKlingImage, req.(*OmniImageRequest).N)}
 		},

@@ -6,6 +6,7 @@ package workflow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -62,11 +63,17 @@ type Failure struct {
 
 func (f *Failure) Error() string { return f.Message }
 
+// ErrSkip from Build ends a stage without calling the provider (a fallback
+// that is not needed).
+var ErrSkip = errors.New("workflow: stage not needed")
+
 // Env is what building a provider request needs from the running system.
 type Env struct {
 	// CallbackURL is where the provider may post status changes; empty when
 	// the provider cannot reach Lepus (then polling alone finishes tasks).
 	CallbackURL string
+	// SeedreamModel is the Ark model or endpoint id for Seedream.
+	SeedreamModel string
 }
 
 // Definition describes one workflow.
@@ -84,6 +91,10 @@ type Definition struct {
 	Build func(t *lepus.Task, st *lepus.Stage, env Env) (any, error)
 	// Cost returns the credits the request costs, from the cost table.
 	Cost func(req Request, costs map[string]int) int
+	// KeepProviderURL records an asset with only the provider's URL when
+	// its download fails, instead of failing (avatar portraits; the asset
+	// says it is not stored).
+	KeepProviderURL bool
 	// StorageKey, if set, names where a result is stored (the avatar paths
 	// of workflows.md); ext is ".png", ".jpg" or ".mp4". Default:
 	// results/<user>/<task>/<stage>-<i><ext>.
@@ -109,10 +120,19 @@ func NewRegistry(pollInterval time.Duration) *Registry {
 	r := &Registry{defs: map[string]*Definition{}}
 	for _, d := range []*Definition{
 		faceSwap(), imageToVideo(), textToVideo(), multiImageToVideo(), lipSync(),
-		motionControl(), videoExtend(), imageGeneration(), omniImage(),
+		motionControl(), videoExtend(), imageGeneration(), omniImage(), enhanceStyle(),
+		avatarPortraits(), avatarAngles(),
 	} {
 		if pollInterval > 0 {
 			d.Policy.PollInterval = pollInterval
+			plan := d.Plan
+			d.Plan = func(req Request) []lepus.Stage { // the override wins over stage advice too
+				stages := plan(req)
+				for i := range stages {
+					stages[i].PollInterval = 0
+				}
+				return stages
+			}
 		}
 		if _, dup := r.defs[d.Type]; dup {
 			panic(fmt.Sprintf("workflow: %s registered twice", d.Type))
@@ -145,6 +165,25 @@ func (r *Registry) Types() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// AssignCosts splits a task's cost over its optional stages, so a failed
+// part's share can be refunded; the remainder goes to the first.
+func AssignCosts(stages []lepus.Stage, total int) {
+	var opt []int
+	for i := range stages {
+		if stages[i].Optional {
+			opt = append(opt, i)
+		}
+	}
+	if len(opt) == 0 {
+		return
+	}
+	share := total / len(opt)
+	for _, i := range opt {
+		stages[i].Cost = share
+	}
+	stages[opt[0]].Cost += total - share*len(opt)
 }
 
 // decodeInput decodes a task's stored input into a request of type T.

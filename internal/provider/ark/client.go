@@ -158,9 +158,9 @@ func isEventStream(contentType string, body *bufio.Reader) bool {
 		return false
 	}
 	for n := 1; n <= 512; n++ {
-		head, err := body.Peek(n)
+		head, _ := body.Peek(n)
 		if len(head) < n {
-			return err == nil // an empty body is an (empty) stream
+			return false // an empty or blank body: the JSON decoder reports it
 		}
 		switch head[n-1] {
 		case ' ', '\t', '\r', '\n':

@@ -1,0 +1,229 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/lepus-ai/lepus/internal/lepus"
+	"github.com/lepus-ai/lepus/internal/workflow"
+)
+
+// AvatarDetail is an avatar with the tasks that made its portraits and angles.
+type AvatarDetail struct {
+	Avatar  *lepus.Avatar
+	Confirm *lepus.Task            // nil if gone
+	Angles  map[string]*lepus.Task // by angle key
+}
+
+// CreateAvatarPortraits creates an avatar (or reuses the user's avatar_id)
+// and a task that generates its candidate portraits.
+func (s *Service) CreateAvatarPortraits(ctx context.Context, userID, idemKey string, req *workflow.AvatarPortraitsRequest) (*AvatarDetail, error) {
+	var a *lepus.Avatar
+	fresh := req.AvatarID == ""
+	if fresh {
+		a = &lepus.Avatar{ID: NewID("av_"), UserID: userID}
+	} else {
+		var err error
+		if a, err = s.ownAvatar(ctx, userID, req.AvatarID); err != nil {
+			return nil, err
+		}
+	}
+	a.Engine, a.SourceImageURLs = req.Engine, req.SourceImageURLs
+	req.AvatarID = a.ID
+	t, _, err := s.CreateTask(ctx, CreateTaskParams{UserID: userID, Type: "avatar_confirm_portraits", Request: req, IdempotencyKey: idemKey})
+	if err != nil {
+		return nil, err
+	}
+	a.Engine, a.SourceImageURLs = req.Engine, req.SourceImageURLs // as checked (a WebP may have become a PNG upload)
+	a.ConfirmTaskID, a.ChosenIndex, a.ChosenURL, a.AngleTasks = t.ID, nil, "", nil
+	if err := s.Store.AvatarSave(ctx, a); err != nil {
+		return nil, err
+	}
+	return s.GetAvatar(ctx, userID, a.ID)
+}
+
+// GetAvatar returns a user's avatar with its tasks; another user's is ENotFound.
+func (s *Service) GetAvatar(ctx context.Context, userID, id string) (*AvatarDetail, error) {
+	a, err := s.ownAvatar(ctx, userID, id)
+	if err != nil {
+		return nil, err
+	}
+	d := &AvatarDetail{Avatar: a, Angles: map[string]*lepus.Task{}}
+	if a.ConfirmTaskID != "" {
+		if d.Confirm, err = s.Store.TaskGet(ctx, a.ConfirmTaskID); err != nil && lepus.ErrorCode(err) != lepus.ENotFound {
+			return nil, err
+		}
+	}
+	for key, id := range a.AngleTasks {
+		t, err := s.Store.TaskGet(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		d.Angles[key] = t
+	}
+	return d, nil
+}
+
+// ListAvatars returns a user's avatars.
+func (s *Service) ListAvatars(ctx context.Context, userID string) ([]*AvatarDetail, error) {
+	list, err := s.Store.AvatarList(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*AvatarDetail, 0, len(list))
+	for _, a := range list {
+		d, err := s.GetAvatar(ctx, userID, a.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// Portraits returns the candidate portraits of a confirm task, in order.
+func Portraits(t *lepus.Task) []lepus.Asset {
+	if t == nil {
+		return nil
+	}
+	var out []lepus.Asset
+	for _, st := range []string{workflow.StageSeedream, workflow.StageKling} {
+		for _, a := range t.Assets {
+			if a.Stage == st {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// ConfirmAvatar picks a portrait and starts the three reference angles.
+func (s *Service) ConfirmAvatar(ctx context.Context, userID, id string, index int) (*AvatarDetail, error) {
+	d, err := s.GetAvatar(ctx, userID, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.Confirm == nil || d.Confirm.Status != lepus.StatusCompleted {
+		return nil, lepus.Errorf(lepus.EConflict, "the portraits of avatar %s are not ready", id)
+	}
+	portraits := Portraits(d.Confirm)
+	if index < 0 || index >= len(portraits) {
+		return nil, lepus.FieldErrorf("body.portrait_index", "is %d; the avatar has %d portraits (0 to %d)", index, len(portraits), len(portraits)-1)
+	}
+	url, err := s.publicURL(ctx, &portraits[index])
+	if err != nil {
+		return nil, err
+	}
+	a := d.Avatar
+	a.ChosenIndex, a.ChosenURL = &index, url
+	t, err := s.startAngles(ctx, a, workflow.AngleKeys)
+	if err != nil {
+		return nil, err
+	}
+	a.AngleTasks = map[string]string{}
+	for _, k := range workflow.AngleKeys {
+		a.AngleTasks[k] = t.ID
+	}
+	if err := s.Store.AvatarSave(ctx, a); err != nil {
+		return nil, err
+	}
+	return s.GetAvatar(ctx, userID, id)
+}
+
+// RegenerateAngle redoes one reference angle of a confirmed avatar.
+func (s *Service) RegenerateAngle(ctx context.Context, userID, id, key string) (*AvatarDetail, error) {
+	a, err := s.ownAvatar(ctx, userID, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := workflow.AnglePrompts[key]; !ok {
+		return nil, lepus.Errorf(lepus.ENotFound, "angle %q does not exist (angles: three_quarter_left, profile_right, slight_above)", key)
+	}
+	if a.ChosenIndex == nil {
+		return nil, lepus.Errorf(lepus.EConflict, "avatar %s has no confirmed portrait yet", id)
+	}
+	t, err := s.startAngles(ctx, a, []string{key})
+	if err != nil {
+		return nil, err
+	}
+	a.AngleTasks[key] = t.ID
+	if err := s.Store.AvatarSave(ctx, a); err != nil {
+		return nil, err
+	}
+	return s.GetAvatar(ctx, userID, id)
+}
+
+// DeleteAvatar deletes a user's avatar.
+func (s *Service) DeleteAvatar(ctx context.Context, userID, id string) error {
+	if _, err := s.ownAvatar(ctx, userID, id); err != nil {
+		return err
+	}
+	return s.Store.AvatarDelete(ctx, id)
+}
+
+func (s *Service) startAngles(ctx context.Context, a *lepus.Avatar, keys []string) (*lepus.Task, error) {
+	t, _, err := s.CreateTask(ctx, CreateTaskParams{UserID: a.UserID, Type: "avatar_reference_angles",
+		Request: &workflow.AvatarAnglesRequest{AvatarID: a.ID, PortraitURL: a.ChosenURL, Angles: keys}})
+	return t, err
+}
+
+func (s *Service) ownAvatar(ctx context.Context, userID, id string) (*lepus.Avatar, error) {
+	a, err := s.Store.AvatarGet(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if a.UserID != userID {
+		return nil, lepus.Errorf(lepus.ENotFound, "avatar %s not found", id)
+	}
+	return a, nil
+}
+
+// publicURL gives a provider a URL it can fetch for a stored asset: an
+// upload record (capability URL) over the same stored file. An asset that
+// could not be stored keeps its provider URL.
+func (s *Service) publicURL(ctx context.Context, a *lepus.Asset) (string, error) {
+	if a.StorageKey == "" {
+		return a.ProviderURL, nil
+	}
+	id := "upl_" + strings.TrimPrefix(a.ID, "ast_") // one share per asset
+	if _, err := s.Store.UploadGet(ctx, id); err == nil {
+		return s.UploadURL(id), nil
+	}
+	up := &lepus.Upload{ID: id, UserID: a.UserID, Kind: lepus.AssetImage, Mime: a.Mime,
+		Format: strings.TrimPrefix(a.Mime, "image/"), Bytes: a.Bytes, Width: a.Width, Height: a.Height, Faces: -1, StorageKey: a.StorageKey}
+	if err := s.Store.UploadCreate(ctx, up); err != nil {
+		return "", fmt.Errorf("share portrait: %w", err)
+	}
+	return s.UploadURL(up.ID), nil
+}
+
+// avatarRefs returns the portraits of a user's confirmed avatar that a
+// provider can fetch: the chosen portrait and every finished angle.
+func (s *Service) avatarRefs(ctx context.Context, userID, id string) (*workflow.AvatarRefs, error) {
+	d, err := s.GetAvatar(ctx, userID, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.Avatar.ChosenURL == "" {
+		return nil, lepus.Errorf(lepus.EConflict, "avatar %s has no confirmed portrait yet", id)
+	}
+	refs := &workflow.AvatarRefs{Portrait: d.Avatar.ChosenURL}
+	for _, key := range workflow.AngleKeys {
+		t := d.Angles[key]
+		if t == nil {
+			continue
+		}
+		for i := range t.Assets {
+			if t.Assets[i].Stage != key {
+				continue
+			}
+			url, err := s.publicURL(ctx, &t.Assets[i])
+			if err != nil {
+				return nil, err
+			}
+			refs.Angles = append(refs.Angles, workflow.AvatarOption{Key: key, URL: url})
+		}
+	}
+	return refs, nil
+}

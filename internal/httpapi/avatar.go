@@ -1,0 +1,200 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/lepus-ai/lepus/internal/app"
+	"github.com/lepus-ai/lepus/internal/lepus"
+	"github.com/lepus-ai/lepus/internal/workflow"
+)
+
+// AvatarView is a digital avatar as the API shows it.
+type AvatarView struct {
+	ID     string `json:"id"`
+	Status string `json:"status" enum:"generating_portraits,awaiting_confirmation,generating_angles,ready,partial,failed" doc:"partial: some angles failed (see angles[].error; regenerate them)."`
+	// Engine asked for, and the one that made the portraits.
+	Engine         string           `json:"engine" enum:"doubao,kling"`
+	EngineUsed     string           `json:"engine_used" doc:"doubao or kling once portraits exist; kling after a fallback."`
+	FallbackReason string           `json:"fallback_reason,omitempty" doc:"Why Seedream's portraits were replaced by Kling's."`
+	PortraitCount  int              `json:"portrait_count"`
+	Portraits      []AssetView      `json:"portraits"`
+	ChosenIndex    *int             `json:"chosen_index"`
+	Angles         []AngleView      `json:"angles"`
+	ConfirmTaskID  string           `json:"confirm_task_id"`
+	Error          *lepus.TaskError `json:"error" doc:"Why the portraits failed."`
+	CreatedAt      time.Time        `json:"created_at"`
+	UpdatedAt      time.Time        `json:"updated_at"`
+}
+
+// AngleView is one reference angle of an avatar.
+type AngleView struct {
+	Key    string           `json:"key" enum:"three_quarter_left,profile_right,slight_above"`
+	Status string           `json:"status" enum:"generating,done,failed"`
+	Error  *lepus.TaskError `json:"error"`
+	TaskID string           `json:"task_id"`
+	Asset  *AssetView       `json:"asset"`
+}
+
+func avatarView(svc *app.Service, d *app.AvatarDetail) AvatarView {
+	a := d.Avatar
+	v := AvatarView{ID: a.ID, Engine: a.Engine, ChosenIndex: a.ChosenIndex, ConfirmTaskID: a.ConfirmTaskID,
+		Portraits: []AssetView{}, Angles: []AngleView{}, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
+	for _, p := range app.Portraits(d.Confirm) {
+		v.Portraits = append(v.Portraits, assetView(svc, &p))
+		v.EngineUsed = map[string]string{workflow.StageSeedream: "doubao", workflow.StageKling: "kling"}[p.Stage]
+	}
+	v.PortraitCount = len(v.Portraits)
+	if d.Confirm != nil {
+		if sd := d.Confirm.StageByName(workflow.StageSeedream); sd != nil && sd.Error != nil {
+			v.FallbackReason = sd.Error.Message
+		}
+		v.Error = d.Confirm.Error
+	}
+	angles := map[string]int{}
+	for _, key := range workflow.AngleKeys {
+		t := d.Angles[key]
+		if t == nil {
+			continue
+		}
+		av := AngleView{Key: key, TaskID: t.ID, Status: "generating"}
+		if st := t.StageByName(key); st != nil {
+			switch st.Phase {
+			case lepus.PhaseFailed:
+				av.Status, av.Error = "failed", st.Error
+			case lepus.PhaseDone:
+				av.Status = "done"
+			}
+		}
+		if t.Status == lepus.StatusFailed && av.Status == "generating" {
+			av.Status, av.Error = "failed", t.Error
+		}
+		for i := range t.Assets {
+			if t.Assets[i].Stage == key {
+				asset := assetView(svc, &t.Assets[i])
+				av.Asset = &asset
+			}
+		}
+		angles[av.Status]++
+		v.Angles = append(v.Angles, av)
+	}
+	switch {
+	case d.Confirm == nil || d.Confirm.Status == lepus.StatusFailed || d.Confirm.Status == lepus.StatusCanceled:
+		v.Status = "failed"
+	case d.Confirm.Status != lepus.StatusCompleted:
+		v.Status = "generating_portraits"
+	case a.ChosenIndex == nil:
+		v.Status = "awaiting_confirmation"
+	case angles["generating"] > 0:
+		v.Status = "generating_angles"
+	case angles["failed"] > 0:
+		v.Status = "partial"
+	default:
+		v.Status = "ready"
+	}
+	return v
+}
+
+type avatarOutput struct {
+	Body AvatarView
+}
+
+type avatarIDInput struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+func registerAvatars(api huma.API, h *handlers) {
+	huma.Register(api, huma.Operation{
+		OperationID: "avatar-confirm-portraits", Method: http.MethodPost, Path: "/v2/avatars/confirm-portraits",
+		Summary: "Create an avatar and generate four candidate portraits from photos", Tags: []string{"Avatars"},
+		Security: secured, DefaultStatus: http.StatusAccepted, MaxBodyBytes: 64 << 10, Errors: []int{401, 402, 404, 409, 422},
+	}, func(ctx context.Context, in *createInput[workflow.AvatarPortraitsRequest]) (*avatarOutput, error) {
+		d, err := h.app.CreateAvatarPortraits(ctx, userID(ctx), in.IdempotencyKey, &in.Body)
+		if err != nil {
+			return nil, problem(h.log, err)
+		}
+		return &avatarOutput{Body: avatarView(h.app, d)}, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "list-avatars", Method: http.MethodGet, Path: "/v2/avatars",
+		Summary: "List your avatars", Tags: []string{"Avatars"}, Security: secured, Errors: []int{401},
+	}, func(ctx context.Context, _ *struct{}) (*struct {
+		Body struct {
+			Avatars []AvatarView `json:"avatars"`
+		}
+	}, error) {
+		list, err := h.app.ListAvatars(ctx, userID(ctx))
+		if err != nil {
+			return nil, problem(h.log, err)
+		}
+		out := &struct {
+			Body struct {
+				Avatars []AvatarView `json:"avatars"`
+			}
+		}{}
+		out.Body.Avatars = []AvatarView{}
+		for _, d := range list {
+			out.Body.Avatars = append(out.Body.Avatars, avatarView(h.app, d))
+		}
+		return out, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "get-avatar", Method: http.MethodGet, Path: "/v2/avatars/{id}",
+		Summary: "Get an avatar: portraits, the chosen one, each angle's status", Tags: []string{"Avatars"},
+		Security: secured, Errors: []int{401, 404},
+	}, func(ctx context.Context, in *avatarIDInput) (*avatarOutput, error) {
+		d, err := h.app.GetAvatar(ctx, userID(ctx), in.ID)
+		if err != nil {
+			return nil, problem(h.log, err)
+		}
+		return &avatarOutput{Body: avatarView(h.app, d)}, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "confirm-avatar", Method: http.MethodPost, Path: "/v2/avatars/{id}/confirm",
+		Summary: "Choose a portrait and start the three reference angles", Tags: []string{"Avatars"},
+		Security: secured, DefaultStatus: http.StatusAccepted, Errors: []int{401, 402, 404, 409, 422},
+	}, func(ctx context.Context, in *struct {
+		ID   string `path:"id" maxLength:"64"`
+		Body struct {
+			PortraitIndex int `json:"portrait_index" minimum:"0" maximum:"14"`
+		}
+	}) (*avatarOutput, error) {
+		d, err := h.app.ConfirmAvatar(ctx, userID(ctx), in.ID, in.Body.PortraitIndex)
+		if err != nil {
+			return nil, problem(h.log, err)
+		}
+		return &avatarOutput{Body: avatarView(h.app, d)}, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "regenerate-avatar-angle", Method: http.MethodPost, Path: "/v2/avatars/{id}/angles/{angle_key}/regenerate",
+		Summary: "Redo one reference angle", Tags: []string{"Avatars"},
+		Security: secured, DefaultStatus: http.StatusAccepted, Errors: []int{401, 402, 404, 409},
+	}, func(ctx context.Context, in *struct {
+		ID       string `path:"id" maxLength:"64"`
+		AngleKey string `path:"angle_key" maxLength:"64"`
+	}) (*avatarOutput, error) {
+		d, err := h.app.RegenerateAngle(ctx, userID(ctx), in.ID, in.AngleKey)
+		if err != nil {
+			return nil, problem(h.log, err)
+		}
+		return &avatarOutput{Body: avatarView(h.app, d)}, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "delete-avatar", Method: http.MethodDelete, Path: "/v2/avatars/{id}",
+		Summary: "Delete an avatar", Tags: []string{"Avatars"}, Security: secured,
+		DefaultStatus: http.StatusNoContent, Errors: []int{401, 404},
+	}, func(ctx context.Context, in *avatarIDInput) (*struct{}, error) {
+		if err := h.app.DeleteAvatar(ctx, userID(ctx), in.ID); err != nil {
+			return nil, problem(h.log, err)
+		}
+		return nil, nil
+	})
+}
