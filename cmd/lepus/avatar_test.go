@@ -116,6 +116,11 @@ func TestServe_AvatarJourney(t *testing.T) {
 		t.Fatalf("omni-image with an avatar sent %d images, notes %v", n, omni.Notes)
 	}
 
+	shot := s.run(t, tok, "/enhance-style/outfit-shot", map[string]any{"garment_image_url": p2.URL, "mode": "try_on", "avatar_id": a.ID})
+	if eff := shot.Effective["variation-1"]; len(eff["image_list"].([]any)) != 2 || !strings.HasPrefix(eff["prompt"].(string), "<<<image_1>>> person wearing") {
+		t.Fatalf("try_on sent %v", eff)
+	}
+
 	var list struct{ Avatars []avatarResp }
 	s.do(t, "GET", "/v2/avatars", tok, nil, nil, &list)
 	if len(list.Avatars) != 1 || list.Avatars[0].ID != a.ID {

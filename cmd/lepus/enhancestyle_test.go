@@ -114,7 +114,7 @@ func TestServe_EnhanceStyleBadInput(t *testing.T) {
 		{"Intensity2", "/enhance-style/relight", map[string]any{"image_url": img.URL, "light_intensity": 2}, "light_intensity"},
 		{"FiveVariations", "/enhance-style/outfit-shot", map[string]any{"garment_image_url": img.URL, "variations": 5}, "variations"},
 		{"TinyGarment", "/enhance-style/outfit-swap", map[string]any{"person_image_url": img.URL, "garment_image_url": tiny.URL}, "body.garment_image_url"},
-		{"TryOn", "/enhance-style/outfit-shot", map[string]any{"garment_image_url": img.URL, "mode": "try_on"}, "body.mode"},
+		{"TryOnNoAvatar", "/enhance-style/outfit-shot", map[string]any{"garment_image_url": img.URL, "mode": "try_on"}, "body.avatar_id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var p problemResp

@@ -136,6 +136,9 @@ func avatarPortraits() *Definition {
 			}
 			if sd := t.StageByName(StageSeedream); sd != nil {
 				if sd.Phase != lepus.PhaseFailed {
+					if n := len(sd.Results); n < 4 {
+						t.AddNote(fmt.Sprintf("Seedream returned %d of the 4 portraits asked for; all %d are kept", n, n))
+					}
 					return nil, ErrSkip // Seedream made the portraits
 				}
 				t.AddNote("Seedream failed (" + sd.Error.Message + "); the portraits come from Kling")

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -24,6 +25,8 @@ type Capability struct {
 	// Cost is the credits, from the cost table.
 	Cost     func(req StyleRequest, costs map[string]int) int
 	CostKeys []string
+	// Check, if set, runs the capability's checks that need I/O.
+	Check func(ctx context.Context, userID string, req StyleRequest, in Inputs) ([]string, error)
 }
 
 // Engine names the provider engine of a capability.
@@ -47,7 +50,10 @@ var capabilities = map[string]*Capability{
 	"relight":      {ID: "relight", Engine: EngineStabilityRelight, Stages: relightStages, Body: relightBody, Cost: flatCost("relight"), CostKeys: []string{"relight"}},
 	"outfit_swap":  {ID: "outfit_swap", Engine: EngineKlingOmniImage, Stages: oneOmniStage, Body: omniBody(outfitSwapPrompt), Cost: flatCost("outfit_swap"), CostKeys: []string{"outfit_swap"}},
 	"ai_stylist":   {ID: "ai_stylist", Engine: EngineKlingOmniImage, Stages: oneOmniStage, Body: omniBody(stylistPrompt), Cost: flatCost("ai_stylist"), CostKeys: []string{"ai_stylist"}},
-	"outfit_shot":  {ID: "outfit_shot", Engine: EngineKlingOmniImage, Stages: outfitShotStages, Body: omniBody(outfitShotPrompt), Cost: outfitShotCost, CostKeys: []string{"outfit_shot", "outfit_shot_4"}},
+	"outfit_shot": {ID: "outfit_shot", Engine: EngineKlingOmniImage, Stages: outfitShotStages, Body: omniBody(outfitShotPrompt), Cost: outfitShotCost, CostKeys: []string{"outfit_shot", "outfit_shot_4"},
+		Check: func(ctx context.Context, userID string, req StyleRequest, in Inputs) ([]string, error) {
+			return req.(*OutfitShotRequest).check(ctx, userID, in)
+		}},
 }
 
 // CapabilityFor returns a capability by id, or nil.
@@ -121,6 +127,13 @@ func enhanceStyle() *Definition {
 		Plan: func(req Request) []lepus.Stage {
 			r := req.(StyleRequest)
 			return capabilities[r.Capability()].Stages(r)
+		},
+		Check: func(ctx context.Context, userID string, req Request, in Inputs) ([]string, error) {
+			r := req.(StyleRequest)
+			if c := capabilities[r.Capability()]; c.Check != nil {
+				return c.Check(ctx, userID, r, in)
+			}
+			return nil, nil
 		},
 		Build: func(t *lepus.Task, st *lepus.Stage, env Env) (any, error) {
 			req, c, err := decodeStyle(t)

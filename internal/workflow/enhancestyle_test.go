@@ -95,7 +95,7 @@ func TestEnhanceStyle_Choices(t *testing.T) {
 		{&RelightRequest{LightIntensity: ptr(2.0)}, "body.light_intensity"},
 		{&RelightRequest{LightingType: "disco"}, "body.lighting_type"},
 		{&OutfitShotRequest{Variations: 5}, "body.variations"},
-		{&OutfitShotRequest{Mode: "try_on"}, "body.mode"},
+		{&OutfitShotRequest{Mode: "try_on"}, "body.avatar_id"},
 	} {
 		err := tc.req.Normalize()
 		if err == nil || !strings.Contains(err.Error(), tc.field) {

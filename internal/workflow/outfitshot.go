@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/lepus-ai/lepus/internal/lepus"
@@ -16,8 +17,11 @@ type OutfitShotRequest struct {
 	ContentType     string `json:"content_type,omitempty" enum:"cover,streetsnap,lifestyle,flat_lay,comparison" default:"streetsnap"`
 	Platform        string `json:"platform,omitempty" enum:"xiaohongshu,douyin,instagram,custom" default:"xiaohongshu" doc:"Decides the aspect ratio: xiaohongshu 3:4, douyin 9:16, instagram and custom 1:1."`
 	Variations      int    `json:"variations,omitempty" minimum:"1" maximum:"4" default:"1" doc:"Images made in parallel, one provider task each."`
-	Mode            string `json:"mode,omitempty" enum:"standard,try_on" default:"standard" doc:"try_on puts the garment on your avatar (not available yet)."`
-	AvatarID        string `json:"avatar_id,omitempty" maxLength:"64"`
+	Mode            string `json:"mode,omitempty" enum:"standard,try_on" default:"standard" doc:"try_on puts the garment on your avatar (avatar_id) and photographs them."`
+	AvatarID        string `json:"avatar_id,omitempty" maxLength:"64" doc:"With mode try_on: the avatar to dress."`
+
+	// PersonURL is the avatar's confirmed portrait, resolved by Check for try_on.
+	PersonURL string `json:"person_url,omitempty" hidden:"true"`
 }
 
 var contentTypes = map[string]string{
@@ -41,8 +45,8 @@ func (r *OutfitShotRequest) Normalize() error {
 	if r.Variations < 1 || r.Variations > 4 {
 		return lepus.FieldErrorf("body.variations", "is %d; give 1 to 4", r.Variations)
 	}
-	if r.Mode == "try_on" {
-		return lepus.FieldErrorf("body.mode", "try_on needs an avatar, and avatars are not available yet; use standard")
+	if r.Mode == "try_on" && r.AvatarID == "" {
+		return lepus.FieldErrorf("body.avatar_id", "try_on needs avatar_id: the avatar who wears the garment")
 	}
 	return firstErr(
 		choice("body.content_type", r.ContentType, contentTypes),
@@ -55,9 +59,30 @@ func (r *OutfitShotRequest) Images() []ImageInput {
 	return []ImageInput{{Field: "body.garment_image_url", URL: &r.GarmentImageURL}}
 }
 
+// outfitShotPrompt is "<<<image_1>>> {content_prompt}". workflows.md gives
+// no try_on template; Lepus's puts the avatar first and names the garment
+// as outfit swap does: "<<<image_1>>> person wearing the complete outfit
+// shown in <<<image_2>>>, {content_prompt}".
 func outfitShotPrompt(req StyleRequest) (string, []string, string) {
 	r := req.(*OutfitShotRequest)
+	if r.Mode == "try_on" {
+		return "<<<image_1>>> person " + garmentTypes["full"] + ", " + contentTypes[r.ContentType],
+			[]string{r.PersonURL, r.GarmentImageURL}, platformAspect[r.Platform]
+	}
 	return "<<<image_1>>> " + contentTypes[r.ContentType], []string{r.GarmentImageURL}, platformAspect[r.Platform]
+}
+
+// check resolves the avatar of a try_on.
+func (r *OutfitShotRequest) check(ctx context.Context, userID string, in Inputs) ([]string, error) {
+	if r.Mode != "try_on" {
+		return nil, nil
+	}
+	refs, err := in.Avatar(ctx, userID, r.AvatarID)
+	if err != nil {
+		return nil, lepus.FieldErrorf("body.avatar_id", "%s", lepus.ErrorMessage(err))
+	}
+	r.PersonURL = refs.Portrait
+	return []string{"try_on: avatar " + r.AvatarID + "'s confirmed portrait wears the garment"}, nil
 }
 
 // outfitShotStages plans one optional stage per variation, run in parallel;
