@@ -151,7 +151,7 @@ func TestServe_Cancel(t *testing.T) {
 type sseEvent struct{ name, data string }
 
 // events reads a task's SSE stream until the server ends it.
-func (s *lepusServer) events(t *testing.T, token, id string) []sseEvent {
+func (s *lepusServer) events(t testing.TB, token, id string) []sseEvent {
 	t.Helper()
 	req, _ := http.NewRequest("GET", s.url+"/tasks/"+id+"/events", nil)
 	req.Header.Set("Authorization", "Bearer "+token)

@@ -26,7 +26,7 @@ type lepusServer struct {
 
 // startServe boots run(["serve"]) with env on top of fast test defaults,
 // waits until it serves, and stops it when the test ends.
-func startServe(t *testing.T, env map[string]string) *lepusServer {
+func startServe(t testing.TB, env map[string]string) *lepusServer {
 	t.Helper()
 	vars := map[string]string{
 		"LEPUS_ADDR":                "127.0.0.1:0",
@@ -74,7 +74,7 @@ func startServe(t *testing.T, env map[string]string) *lepusServer {
 }
 
 // startSigner signs tokens with the tests' LEPUS_JWT_SECRET.
-func startSigner(t *testing.T) *auth.Signer {
+func startSigner(t testing.TB) *auth.Signer {
 	t.Helper()
 	signer, err := auth.NewSigner([]byte(testSecret), time.Now)
 	if err != nil {
@@ -83,7 +83,7 @@ func startSigner(t *testing.T) *auth.Signer {
 	return signer
 }
 
-func (s *lepusServer) token(t *testing.T, user string) string {
+func (s *lepusServer) token(t testing.TB, user string) string {
 	t.Helper()
 	tok, err := s.signer.Sign(user, time.Hour)
 	if err != nil {
@@ -93,7 +93,7 @@ func (s *lepusServer) token(t *testing.T, user string) string {
 }
 
 // do sends a request and decodes a JSON answer into out (if non-nil).
-func (s *lepusServer) do(t *testing.T, method, path, token string, body io.Reader, header map[string]string, out any) *http.Response {
+func (s *lepusServer) do(t testing.TB, method, path, token string, body io.Reader, header map[string]string, out any) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(method, s.url+path, body)
 	if err != nil {
@@ -120,7 +120,7 @@ func (s *lepusServer) do(t *testing.T, method, path, token string, body io.Reade
 	return resp
 }
 
-func (s *lepusServer) postJSON(t *testing.T, path, token string, body any, header map[string]string, out any) *http.Response {
+func (s *lepusServer) postJSON(t testing.TB, path, token string, body any, header map[string]string, out any) *http.Response {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	h := map[string]string{"Content-Type": "application/json"}
@@ -137,7 +137,7 @@ type uploadResp struct {
 	DurationS           float64 `json:"duration_s"`
 }
 
-func (s *lepusServer) upload(t *testing.T, token string, data []byte) (*http.Response, uploadResp) {
+func (s *lepusServer) upload(t testing.TB, token string, data []byte) (*http.Response, uploadResp) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -196,7 +196,7 @@ func (p problemResp) mentions(field string) bool {
 	return false
 }
 
-type testLog struct{ t *testing.T }
+type testLog struct{ t testing.TB }
 
 func (w testLog) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))

@@ -16,7 +16,7 @@ import (
 
 // startLive boots `lepus serve` in live mode against a sandbox the test
 // holds, so tests can read what the provider saw.
-func startLive(t *testing.T, mutate func(*sandbox.Config), env map[string]string) (*lepusServer, *sandbox.Sandbox) {
+func startLive(t testing.TB, mutate func(*sandbox.Config), env map[string]string) (*lepusServer, *sandbox.Sandbox) {
 	t.Helper()
 	cfg := sandbox.Config{ImageLatency: 50 * time.Millisecond, VideoLatency: 80 * time.Millisecond,
 		RelightLatency: 50 * time.Millisecond, StabilityMinPoll: 10 * time.Millisecond, ArkLatency: 50 * time.Millisecond}
@@ -45,7 +45,7 @@ type inputs struct {
 	scene, face, video, facelessVideo, longVideo, audio, longAudio uploadResp
 }
 
-func mp4(t *testing.T, img image.Image, seconds float64) []byte {
+func mp4(t testing.TB, img image.Image, seconds float64) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := media.WriteMP4(&b, img, seconds, media.MP4Options{MaxSide: 960}); err != nil {
@@ -54,7 +54,7 @@ func mp4(t *testing.T, img image.Image, seconds float64) []byte {
 	return b.Bytes()
 }
 
-func uploadInputs(t *testing.T, s *lepusServer, tok string) inputs {
+func uploadInputs(t testing.TB, s *lepusServer, tok string) inputs {
 	t.Helper()
 	var in inputs
 	_, in.scene = s.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
@@ -71,7 +71,7 @@ func uploadInputs(t *testing.T, s *lepusServer, tok string) inputs {
 }
 
 // run submits a workflow and waits for the task to end.
-func (s *lepusServer) run(t *testing.T, tok, path string, body any) taskResp {
+func (s *lepusServer) run(t testing.TB, tok, path string, body any) taskResp {
 	t.Helper()
 	var task taskResp
 	if resp := s.postJSON(t, path, tok, body, nil, &task); resp.StatusCode != http.StatusAccepted {
@@ -94,7 +94,7 @@ func (s *lepusServer) run(t *testing.T, tok, path string, body any) taskResp {
 }
 
 // runFailed submits a workflow that must fail and returns the task.
-func (s *lepusServer) runFailed(t *testing.T, tok, path string, body any) taskResp {
+func (s *lepusServer) runFailed(t testing.TB, tok, path string, body any) taskResp {
 	t.Helper()
 	var task taskResp
 	if resp := s.postJSON(t, path, tok, body, nil, &task); resp.StatusCode != http.StatusAccepted {
