@@ -71,29 +71,9 @@ func (req *arkRequest) gen(id string) *arkGen {
 // arkResult returns image idx of g, rendering it once however many ask,
 // with the render slots Kling results use.
 func (s *Sandbox) arkResult(g *arkGen, idx int) ([]byte, error) {
-	key := "ark/" + g.id + "/" + strconv.Itoa(idx)
-	if b, ok := s.results.get(key); ok {
-		return b, nil
-	}
-	v, err, _ := s.renderGroup.Do(key, func() (any, error) {
-		if b, ok := s.results.get(key); ok {
-			return b, nil
-		}
-		s.renderSem <- struct{}{}
-		defer func() { <-s.renderSem }()
-		ctx, cancel := context.WithTimeout(context.Background(), renderTimeout)
-		defer cancel()
-		b, err := s.arkRender(ctx, g, idx)
-		if err != nil {
-			return nil, fmt.Errorf("render %s: %w", key, err)
-		}
-		s.results.add(key, b)
-		return b, nil
+	return s.cachedRender("ark/"+g.id+"/"+strconv.Itoa(idx), func(ctx context.Context) ([]byte, error) {
+		return s.arkRender(ctx, g, idx)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return v.([]byte), nil
 }
 
 // arkRender makes a portrait from the first reference: a crop at the

@@ -46,7 +46,15 @@ func (s *Sandbox) handleCDN(w http.ResponseWriter, r *http.Request) {
 // result returns output idx of t, rendering it once however many downloads
 // ask at the same time, with at most one render per CPU.
 func (s *Sandbox) result(t *task, idx int) ([]byte, error) {
-	key := t.id + "/" + strconv.Itoa(idx)
+	return s.cachedRender(t.id+"/"+strconv.Itoa(idx), func(ctx context.Context) ([]byte, error) {
+		return t.spec.render(ctx, s, idx)
+	})
+}
+
+// cachedRender returns the bytes cached under key, or renders them once
+// however many callers ask at the same time, holding a render slot (one per
+// CPU) while render runs; render's context says it holds the slot.
+func (s *Sandbox) cachedRender(key string, render func(ctx context.Context) ([]byte, error)) ([]byte, error) {
 	if b, ok := s.results.get(key); ok {
 		return b, nil
 	}
@@ -58,7 +66,7 @@ func (s *Sandbox) result(t *task, idx int) ([]byte, error) {
 		defer func() { <-s.renderSem }()
 		ctx, cancel := context.WithTimeout(context.Background(), renderTimeout)
 		defer cancel()
-		b, err := t.spec.render(context.WithValue(ctx, holdsSlot{}, true), s, idx)
+		b, err := render(context.WithValue(ctx, holdsSlot{}, true))
 		if err != nil {
 			return nil, fmt.Errorf("render %s: %w", key, err)
 		}

@@ -227,21 +227,13 @@ func (s *Sandbox) handleFaceImage(w http.ResponseWriter, r *http.Request) {
 // faceImage crops face idx out of the session video's first frame, through
 // the result cache; an undecodable frame gives a plain canvas.
 func (s *Sandbox) faceImage(sess *faceSession, idx int) ([]byte, error) {
-	key := "face/" + sess.id + "/" + strconv.Itoa(idx)
-	if b, ok := s.results.get(key); ok {
-		return b, nil
-	}
-	v, err, _ := s.renderGroup.Do(key, func() (any, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), renderTimeout)
-		defer cancel()
-		data, err := s.loadVideo(ctx, sess.video)
-		if err != nil {
-			return nil, err
-		}
-		s.renderSem <- struct{}{}
-		defer func() { <-s.renderSem }()
+	return s.cachedRender("face/"+sess.id+"/"+strconv.Itoa(idx), func(ctx context.Context) ([]byte, error) {
 		var crop image.Image = canvas("1:1", 256, sess.id)
 		if box := sess.faces[idx].box; !box.Empty() {
+			data, err := s.loadVideo(ctx, sess.video)
+			if err != nil {
+				return nil, err
+			}
 			frame, err := media.FirstFrame(bytes.NewReader(data))
 			if err != nil {
 				return nil, fmt.Errorf("first frame: %w", err)
@@ -252,15 +244,6 @@ func (s *Sandbox) faceImage(sess *faceSession, idx int) ([]byte, error) {
 				crop = sub.SubImage(box)
 			}
 		}
-		b, err := encodePNG(crop)
-		if err != nil {
-			return nil, err
-		}
-		s.results.add(key, b)
-		return b, nil
+		return encodePNG(crop)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return v.([]byte), nil
 }
