@@ -139,7 +139,7 @@ func TestServe_AvatarJourney(t *testing.T) {
 // shows two done and one failed with its reason, and regenerating fixes it.
 func TestServe_AvatarFallbackAndRegenerate(t *testing.T) {
 	t.Parallel()
-	s, sb := startLive(t, func(c *sandbox.Config) { c.ImageLatency = 300 * time.Millisecond }, nil)
+	s, sb := startLive(t, func(c *sandbox.Config) { c.ImageLatency = time.Second }, nil)
 	tok := s.token(t, "fay")
 	_, p1 := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[1], 400, 500))
 	sb.FailArk(1)
