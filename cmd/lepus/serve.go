@@ -110,6 +110,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 	logger.Info("lepus serving", "url", cfg.PublicURL, "mode", mode, "database", db.store.Dialect())
+	if mode == "live" && !publicReachable(cfg.PublicURL) {
+		logger.Warn("LEPUS_PUBLIC_URL is not reachable from the internet: providers cannot fetch uploads or post callbacks; set it to this server's public address",
+			"public_url", cfg.PublicURL)
+	}
 	fmt.Fprintf(stdout, "lepus serving at %s (%s mode)\n", cfg.PublicURL, mode)
 
 	select {
