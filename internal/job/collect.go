@@ -2,8 +2,6 @@ package job
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 	"github.com/lepus-ai/lepus/internal/fetch"
 	"github.com/lepus-ai/lepus/internal/lepus"
 	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/workflow"
 )
 
 // collect copies every result of a stage into blob storage and records an
@@ -151,7 +150,7 @@ func resultKey(t *lepus.Task, stage string, i int, mime string) string {
 	case strings.HasPrefix(mime, "video/"):
 		ext = ".mp4"
 	}
-	return path.Join("results", SafeSegment(t.UserID), t.ID, fmt.Sprintf("%s-%d%s", stage, i, ext))
+	return path.Join("results", workflow.SafeSegment(t.UserID), t.ID, fmt.Sprintf("%s-%d%s", stage, i, ext))
 }
 
 func requestModel(req json.RawMessage) string {
@@ -160,21 +159,4 @@ func requestModel(req json.RawMessage) string {
 	}
 	_ = json.Unmarshal(req, &m)
 	return m.ModelName
-}
-
-// SafeSegment returns s if it is a harmless storage path segment, else a
-// hash of it, so user ids can never climb out of their prefix.
-func SafeSegment(s string) string {
-	ok := s != "" && s != "." && s != ".." && len(s) <= 128
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '@') {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return s
-	}
-	sum := sha256.Sum256([]byte(s))
-	return "u" + hex.EncodeToString(sum[:16])
 }

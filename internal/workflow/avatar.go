@@ -152,7 +152,7 @@ func avatarPortraits() *Definition {
 		},
 		// avatars/{user_id}/{task_id}_confirm_{i}.png (workflows.md storage paths).
 		StorageKey: func(t *lepus.Task, st *lepus.Stage, i int, _ string) string {
-			return path.Join("avatars", t.UserID, fmt.Sprintf("%s_confirm_%d.png", t.ID, i))
+			return path.Join("avatars", SafeSegment(t.UserID), fmt.Sprintf("%s_confirm_%d.png", t.ID, i))
 		},
 		Cost:     func(req Request, costs map[string]int) int { return costs["avatar_confirm_portraits"] },
 		CostKeys: []string{"avatar_confirm_portraits"},
@@ -224,7 +224,7 @@ func avatarAngles() *Definition {
 		// avatars/{user_id}/{avatar_id}_angle_{angle_key}.png
 		StorageKey: func(t *lepus.Task, st *lepus.Stage, _ int, _ string) string {
 			r, _ := decodeInput[AvatarAnglesRequest](t)
-			return path.Join("avatars", t.UserID, fmt.Sprintf("%s_angle_%s.png", r.AvatarID, st.Name))
+			return path.Join("avatars", SafeSegment(t.UserID), fmt.Sprintf("%s_angle_%s.png", r.AvatarID, st.Name))
 		},
 		Cost: func(req Request, costs map[string]int) int {
 			return costs["avatar_angle"] * len(req.(*AvatarAnglesRequest).Angles)
