@@ -21,10 +21,13 @@ type avatarResp struct {
 	EngineUsed     string `json:"engine_used"`
 	FallbackReason string `json:"fallback_reason"`
 	PortraitCount  int    `json:"portrait_count"`
-	Portraits      []struct{ ID, URL string }
-	ChosenIndex    *int   `json:"chosen_index"`
-	ConfirmTaskID  string `json:"confirm_task_id"`
-	Angles         []struct {
+	Portraits      []struct {
+		ID, URL string
+		Stored  bool
+	}
+	ChosenIndex   *int   `json:"chosen_index"`
+	ConfirmTaskID string `json:"confirm_task_id"`
+	Angles        []struct {
 		Key, Status string
 		TaskID      string `json:"task_id"`
 		Error       *struct{ Code, Message string }
@@ -212,5 +215,26 @@ func TestServe_AvatarBadInput(t *testing.T) {
 	}
 	if resp := s.postJSON(t, "/v2/avatars/"+a.ID+"/angles/upside_down/regenerate", tok, nil, nil, nil); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("unknown angle: %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestServe_AvatarPortraitDownloadFails: when Lepus cannot download a
+// portrait (here: result URLs on a private address, refused), the provider's
+// URL is kept and the asset says it is not stored.
+func TestServe_AvatarPortraitDownloadFails(t *testing.T) {
+	t.Parallel()
+	s, _ := startLive(t, nil, map[string]string{"LEPUS_ALLOW_PRIVATE_URLS": "false"})
+	tok := s.token(t, "ida")
+	_, p := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
+	var a avatarResp
+	s.postJSON(t, "/v2/avatars/confirm-portraits", tok, map[string]any{"source_image_urls": []string{p.URL}}, nil, &a)
+	a = s.waitAvatar(t, tok, a.ID, func(a avatarResp) bool { return a.Status != "generating_portraits" })
+	if a.Status != "awaiting_confirmation" || a.PortraitCount != 4 {
+		t.Fatalf("avatar %+v", a)
+	}
+	for _, p := range a.Portraits {
+		if p.Stored || !strings.Contains(p.URL, "/sandbox/cdn/") {
+			t.Fatalf("portrait %+v: want not stored, with the provider URL", p)
+		}
 	}
 }
