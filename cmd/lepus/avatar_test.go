@@ -25,9 +25,10 @@ type avatarResp struct {
 		ID, URL string
 		Stored  bool
 	}
-	ChosenIndex   *int   `json:"chosen_index"`
-	ConfirmTaskID string `json:"confirm_task_id"`
-	Angles        []struct {
+	ChosenIndex    *int                 `json:"chosen_index"`
+	ChosenPortrait *struct{ ID string } `json:"chosen_portrait"`
+	ConfirmTaskID  string               `json:"confirm_task_id"`
+	Angles         []struct {
 		Key, Status string
 		TaskID      string `json:"task_id"`
 		Error       *struct{ Code, Message string }
@@ -99,7 +100,7 @@ func TestServe_AvatarJourney(t *testing.T) {
 		t.Fatalf("confirm: %d %+v", resp.StatusCode, confirmed)
 	}
 	a = s.waitAvatar(t, tok, a.ID, func(a avatarResp) bool { return a.Status == "ready" || a.Status == "partial" })
-	if a.Status != "ready" || len(a.Angles) != 3 || *a.ChosenIndex != 1 {
+	if a.Status != "ready" || len(a.Angles) != 3 || *a.ChosenIndex != 1 || a.ChosenPortrait == nil || a.ChosenPortrait.ID != a.Portraits[1].ID {
 		t.Fatalf("after angles: %+v", a)
 	}
 	for _, key := range []string{"three_quarter_left", "profile_right", "slight_above"} {

@@ -23,6 +23,7 @@ type AvatarView struct {
 	PortraitCount  int              `json:"portrait_count"`
 	Portraits      []AssetView      `json:"portraits"`
 	ChosenIndex    *int             `json:"chosen_index"`
+	ChosenPortrait *AssetView       `json:"chosen_portrait" doc:"The confirmed portrait; null before confirmation."`
 	Angles         []AngleView      `json:"angles"`
 	ConfirmTaskID  string           `json:"confirm_task_id"`
 	Error          *lepus.TaskError `json:"error" doc:"Why the portraits failed."`
@@ -48,6 +49,9 @@ func avatarView(svc *app.Service, d *app.AvatarDetail) AvatarView {
 		v.EngineUsed = map[string]string{workflow.StageSeedream: "doubao", workflow.StageKling: "kling"}[p.Stage]
 	}
 	v.PortraitCount = len(v.Portraits)
+	if i := a.ChosenIndex; i != nil && *i < len(v.Portraits) {
+		v.ChosenPortrait = &v.Portraits[*i]
+	}
 	if d.Confirm != nil {
 		if sd := d.Confirm.StageByName(workflow.StageSeedream); sd != nil && sd.Error != nil {
 			v.FallbackReason = sd.Error.Message
