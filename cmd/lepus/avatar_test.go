@@ -153,9 +153,19 @@ func TestServe_AvatarFallbackAndRegenerate(t *testing.T) {
 	if a.Status != "awaiting_confirmation" || a.EngineUsed != "kling" || a.FallbackReason == "" || a.PortraitCount != 4 {
 		t.Fatalf("after a Seedream failure: %+v", a)
 	}
+	var credits struct{ Balance int }
+	s.do(t, "GET", "/credits", tok, nil, nil, &credits)
+	if credits.Balance != 1000-10 {
+		t.Fatalf("balance %d after Kling made the portraits, want %d (no refund: the portraits were delivered)", credits.Balance, 1000-10)
+	}
 
-	var confirmed avatarResp
+	var confirmed, twice avatarResp
 	s.postJSON(t, "/v2/avatars/"+a.ID+"/confirm", tok, map[string]any{"portrait_index": 0}, nil, &confirmed)
+	// The same confirmation again makes no second angles task.
+	s.postJSON(t, "/v2/avatars/"+a.ID+"/confirm", tok, map[string]any{"portrait_index": 0}, nil, &twice)
+	if twice.Angles[0].TaskID != confirmed.Angles[0].TaskID {
+		t.Fatalf("a repeated confirmation started another angles task: %s and %s", confirmed.Angles[0].TaskID, twice.Angles[0].TaskID)
+	}
 	sb.FailTask(confirmed.Angles[0].TaskID+"-profile_right", "face not clear enough")
 	a = s.waitAvatar(t, tok, a.ID, func(a avatarResp) bool { return a.Status != "generating_angles" })
 	st := angleStatus(a)
@@ -173,6 +183,11 @@ func TestServe_AvatarFallbackAndRegenerate(t *testing.T) {
 	a = s.waitAvatar(t, tok, a.ID, func(a avatarResp) bool { return a.Status != "generating_angles" })
 	if a.Status != "ready" {
 		t.Fatalf("after regenerating: %+v", a)
+	}
+	// Portraits 10, three angles 6 with the failed one's 2 refunded, the redone angle 2.
+	s.do(t, "GET", "/credits", tok, nil, nil, &credits)
+	if want := 1000 - 10 - 6 + 2 - 2; credits.Balance != want {
+		t.Fatalf("balance %d, want %d", credits.Balance, want)
 	}
 }
 
@@ -198,8 +213,13 @@ func TestServe_AvatarBadInput(t *testing.T) {
 			t.Fatalf("%s: %d %+v", tc.name, resp.StatusCode, pr)
 		}
 	}
-	var a avatarResp
-	s.postJSON(t, "/v2/avatars/confirm-portraits", tok, map[string]any{"source_image_urls": []string{p.URL}}, nil, &a)
+	var a, again avatarResp
+	key := map[string]string{"Idempotency-Key": "avatar-1"}
+	s.postJSON(t, "/v2/avatars/confirm-portraits", tok, map[string]any{"source_image_urls": []string{p.URL}}, key, &a)
+	s.postJSON(t, "/v2/avatars/confirm-portraits", tok, map[string]any{"source_image_urls": []string{p.URL}}, key, &again)
+	if again.ID != a.ID || again.ConfirmTaskID != a.ConfirmTaskID {
+		t.Fatalf("a replayed create made another avatar: %s/%s and %s/%s", a.ID, a.ConfirmTaskID, again.ID, again.ConfirmTaskID)
+	}
 	a = s.waitAvatar(t, tok, a.ID, func(a avatarResp) bool { return a.Status != "generating_portraits" })
 	var pr problemResp
 	if resp := s.postJSON(t, "/v2/avatars/"+a.ID+"/confirm", tok, map[string]any{"portrait_index": 9}, nil, &pr); resp.StatusCode != 422 || !pr.mentions("portrait_index") {

@@ -205,6 +205,7 @@ func wire(ctx context.Context, cfg config.Config, db *database, pc providers, mo
 	if err != nil {
 		return nil, err
 	}
+	kinds.Sweeper.Client = queue
 	svc := &app.Service{
 		Store: db.store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
 		Enqueue:   kinds.Enqueue(queue),

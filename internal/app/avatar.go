@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base32"
 	"fmt"
 	"strings"
 
@@ -17,30 +19,56 @@ type AvatarDetail struct {
 }
 
 // CreateAvatarPortraits creates an avatar (or reuses the user's avatar_id)
-// and a task that generates its candidate portraits.
+// and a task that generates its candidate portraits. With an
+// Idempotency-Key, a new avatar's id derives from the user and key, so a
+// replay returns the same avatar and task.
 func (s *Service) CreateAvatarPortraits(ctx context.Context, userID, idemKey string, req *workflow.AvatarPortraitsRequest) (*AvatarDetail, error) {
-	var a *lepus.Avatar
-	fresh := req.AvatarID == ""
-	if fresh {
-		a = &lepus.Avatar{ID: NewID("av_"), UserID: userID}
-	} else {
-		var err error
-		if a, err = s.ownAvatar(ctx, userID, req.AvatarID); err != nil {
+	if req.AvatarID != "" {
+		if _, err := s.ownAvatar(ctx, userID, req.AvatarID); err != nil {
 			return nil, err
 		}
+	} else if idemKey != "" {
+		sum := sha256.Sum256([]byte(userID + "\n" + idemKey))
+		req.AvatarID = "av_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:16]))
+	} else {
+		req.AvatarID = NewID("av_")
 	}
-	a.Engine, a.SourceImageURLs = req.Engine, req.SourceImageURLs
-	req.AvatarID = a.ID
-	t, _, err := s.CreateTask(ctx, CreateTaskParams{UserID: userID, Type: "avatar_confirm_portraits", Request: req, IdempotencyKey: idemKey})
+	t, created, err := s.CreateTask(ctx, CreateTaskParams{UserID: userID, Type: "avatar_confirm_portraits", Request: req, IdempotencyKey: idemKey})
 	if err != nil {
 		return nil, err
 	}
-	a.Engine, a.SourceImageURLs = req.Engine, req.SourceImageURLs // as checked (a WebP may have become a PNG upload)
-	a.ConfirmTaskID, a.ChosenIndex, a.ChosenURL, a.AngleTasks = t.ID, nil, "", nil
-	if err := s.Store.AvatarSave(ctx, a); err != nil {
+	if !created {
+		return s.GetAvatar(ctx, userID, req.AvatarID) // a replay
+	}
+	err = s.updateAvatar(ctx, userID, req.AvatarID, func(a *lepus.Avatar) {
+		// req as checked: a WebP may have become a PNG upload.
+		a.Engine, a.SourceImageURLs = req.Engine, req.SourceImageURLs
+		a.ConfirmTaskID, a.ChosenIndex, a.ChosenURL, a.AngleTasks = t.ID, nil, "", nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	return s.GetAvatar(ctx, userID, a.ID)
+	return s.GetAvatar(ctx, userID, req.AvatarID)
+}
+
+// updateAvatar reads a user's avatar (or starts a new one with that id),
+// applies change and saves it, again if someone else saved it meanwhile.
+func (s *Service) updateAvatar(ctx context.Context, userID, id string, change func(*lepus.Avatar)) error {
+	for range 5 {
+		a, err := s.ownAvatar(ctx, userID, id)
+		if lepus.ErrorCode(err) == lepus.ENotFound {
+			a, err = &lepus.Avatar{ID: id, UserID: userID}, nil
+		}
+		if err != nil {
+			return err
+		}
+		change(a)
+		err = s.Store.AvatarSave(ctx, a)
+		if lepus.ErrorCode(err) != lepus.EConflict {
+			return err
+		}
+	}
+	return lepus.Errorf(lepus.EConflict, "avatar %s is being changed by another request; try again", id)
 }
 
 // GetAvatar returns a user's avatar with its tasks; another user's is ENotFound.
@@ -115,17 +143,20 @@ func (s *Service) ConfirmAvatar(ctx context.Context, userID, id string, index in
 	if err != nil {
 		return nil, err
 	}
-	a := d.Avatar
-	a.ChosenIndex, a.ChosenURL = &index, url
-	t, err := s.startAngles(ctx, a, workflow.AngleKeys)
+	// The same confirmation twice makes one angles task (and one charge).
+	key := fmt.Sprintf("confirm:%s:%s:%d", id, d.Confirm.ID, index)
+	t, err := s.startAngles(ctx, userID, id, url, workflow.AngleKeys, key)
 	if err != nil {
 		return nil, err
 	}
-	a.AngleTasks = map[string]string{}
-	for _, k := range workflow.AngleKeys {
-		a.AngleTasks[k] = t.ID
-	}
-	if err := s.Store.AvatarSave(ctx, a); err != nil {
+	err = s.updateAvatar(ctx, userID, id, func(a *lepus.Avatar) {
+		a.ChosenIndex, a.ChosenURL = &index, url
+		a.AngleTasks = map[string]string{}
+		for _, k := range workflow.AngleKeys {
+			a.AngleTasks[k] = t.ID
+		}
+	})
+	if err != nil {
 		return nil, err
 	}
 	return s.GetAvatar(ctx, userID, id)
@@ -143,12 +174,19 @@ func (s *Service) RegenerateAngle(ctx context.Context, userID, id, key string) (
 	if a.ChosenIndex == nil {
 		return nil, lepus.Errorf(lepus.EConflict, "avatar %s has no confirmed portrait yet", id)
 	}
-	t, err := s.startAngles(ctx, a, []string{key})
+	// Regenerating the same angle twice quickly makes one task.
+	idem := fmt.Sprintf("regen:%s:%s:%s", id, key, a.AngleTasks[key])
+	t, err := s.startAngles(ctx, userID, id, a.ChosenURL, []string{key}, idem)
 	if err != nil {
 		return nil, err
 	}
-	a.AngleTasks[key] = t.ID
-	if err := s.Store.AvatarSave(ctx, a); err != nil {
+	err = s.updateAvatar(ctx, userID, id, func(a *lepus.Avatar) {
+		if a.AngleTasks == nil {
+			a.AngleTasks = map[string]string{}
+		}
+		a.AngleTasks[key] = t.ID
+	})
+	if err != nil {
 		return nil, err
 	}
 	return s.GetAvatar(ctx, userID, id)
@@ -162,9 +200,9 @@ func (s *Service) DeleteAvatar(ctx context.Context, userID, id string) error {
 	return s.Store.AvatarDelete(ctx, id)
 }
 
-func (s *Service) startAngles(ctx context.Context, a *lepus.Avatar, keys []string) (*lepus.Task, error) {
-	t, _, err := s.CreateTask(ctx, CreateTaskParams{UserID: a.UserID, Type: "avatar_reference_angles",
-		Request: &workflow.AvatarAnglesRequest{AvatarID: a.ID, PortraitURL: a.ChosenURL, Angles: keys}})
+func (s *Service) startAngles(ctx context.Context, userID, avatarID, portraitURL string, keys []string, idemKey string) (*lepus.Task, error) {
+	t, _, err := s.CreateTask(ctx, CreateTaskParams{UserID: userID, Type: "avatar_reference_angles", IdempotencyKey: idemKey,
+		Request: &workflow.AvatarAnglesRequest{AvatarID: avatarID, PortraitURL: portraitURL, Angles: keys}})
 	return t, err
 }
 
@@ -192,7 +230,7 @@ func (s *Service) publicURL(ctx context.Context, a *lepus.Asset) (string, error)
 	}
 	up := &lepus.Upload{ID: id, UserID: a.UserID, Kind: lepus.AssetImage, Mime: a.Mime,
 		Format: strings.TrimPrefix(a.Mime, "image/"), Bytes: a.Bytes, Width: a.Width, Height: a.Height, Faces: -1, StorageKey: a.StorageKey}
-	if err := s.Store.UploadCreate(ctx, up); err != nil {
+	if err := s.Store.UploadCreate(ctx, up); err != nil && lepus.ErrorCode(err) != lepus.EConflict {
 		return "", fmt.Errorf("share portrait: %w", err)
 	}
 	return s.UploadURL(up.ID), nil

@@ -73,7 +73,7 @@ func avatarView(svc *app.Service, d *app.AvatarDetail) AvatarView {
 				av.Status = "done"
 			}
 		}
-		if t.Status == lepus.StatusFailed && av.Status == "generating" {
+		if (t.Status == lepus.StatusFailed || t.Status == lepus.StatusCanceled) && av.Status == "generating" {
 			av.Status, av.Error = "failed", t.Error
 		}
 		for i := range t.Assets {

@@ -46,7 +46,7 @@ func (r *run) collect(ctx context.Context, i int, st *lepus.Stage) error {
 
 func (r *run) store(ctx context.Context, i int, st *lepus.Stage, j int, res *lepus.Result) (*lepus.Asset, error) {
 	body, err := r.openResult(ctx, st, res)
-	if err != nil && r.def.KeepProviderURL {
+	if err != nil && r.def.KeepProviderURL && (r.last || errors.Is(err, fetch.ErrForbiddenAddress)) {
 		r.log.Warn("result download failed; keeping the provider URL", "stage", st.Name, "error", err)
 		r.t.AddNote(fmt.Sprintf("%s result %d could not be downloaded; its provider URL is kept (it may expire)", st.Name, j))
 		return r.e.Store.AssetUpsert(ctx, &lepus.Asset{TaskID: r.t.ID, UserID: r.t.UserID, Stage: st.Name, Index: j,

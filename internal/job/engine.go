@@ -68,7 +68,8 @@ func (e *Engine) Run(ctx context.Context, taskID string, attempt, maxAttempts in
 	}
 	def := e.Workflows.Get(t.Type)
 	if def == nil {
-		return river.JobCancel(fmt.Errorf("task %s: unknown type %q", t.ID, t.Type))
+		r := &run{e: e, t: t, log: e.Logger.With("task_id", t.ID)}
+		return r.fail(ctx, lepus.TaskError{Code: "internal", Message: fmt.Sprintf("this server does not know task type %q", t.Type)})
 	}
 	r := &run{e: e, def: def, t: t, attempt: attempt, last: attempt >= maxAttempts,
 		log: e.Logger.With("task_id", t.ID, "task_type", t.Type, "attempt", attempt)}
@@ -116,23 +117,39 @@ func groupEnd(stages []lepus.Stage, i int) int {
 // optional stage's failure.
 func (r *run) runGroup(ctx context.Context, from, to int) error {
 	var wait *snoozeError
+	var retry error // the first transient error; the other stages still run
 	for i := from; i < to; i++ {
 		err := r.runStage(ctx, i)
 		var sn *snoozeError
 		var perm *permanentError
+		optional := r.t.Stages[i].Optional
 		switch {
 		case err == nil:
 		case errors.As(err, &sn):
 			if wait == nil || sn.d < wait.d {
 				wait = sn
 			}
-		case errors.As(err, &perm) && r.t.Stages[i].Optional:
+		case errors.As(err, &perm) && optional:
 			if err := r.stageFailed(ctx, i, perm.taskErr); err != nil {
 				return err
+			}
+		case optional && to-from > 1 && r.last && ctx.Err() == nil && !errors.Is(err, lepus.ErrTaskEnded):
+			// Out of attempts: this part fails, the others go on.
+			r.log.Warn("stage failed on the last attempt", "stage", r.t.Stages[i].Name, "error", err)
+			if err := r.stageFailed(ctx, i, lepus.TaskError{Code: "retries_exhausted",
+				Message: "gave up after " + fmt.Sprint(r.attempt) + " attempts: " + publicReason(err), Retryable: true}); err != nil {
+				return err
+			}
+		case to-from > 1 && ctx.Err() == nil && !errors.Is(err, lepus.ErrTaskEnded):
+			if retry == nil {
+				retry = err
 			}
 		default:
 			return err
 		}
+	}
+	if retry != nil {
+		return retry
 	}
 	if wait != nil {
 		return wait
@@ -219,6 +236,9 @@ func (r *run) settle(ctx context.Context, err error) error {
 		// slot taken after the cancel, and stop.
 		r.releaseSlots(ctx)
 		return nil
+	case ctx.Err() != nil && !r.last:
+		r.releaseSlots(ctx) // the run was cut short; the next run takes its slot again
+		return err
 	case errors.As(err, &snooze):
 		return river.JobSnooze(snooze.d)
 	case errors.As(err, &perm):
@@ -226,8 +246,9 @@ func (r *run) settle(ctx context.Context, err error) error {
 	case ctx.Err() != nil && r.last:
 		return r.fail(ctx, lepus.TaskError{Code: "time_limit", Message: "a step ran past its time limit on the last attempt", Retryable: true})
 	case r.last:
+		r.log.Warn("task failed on its last attempt", "error", err)
 		return r.fail(ctx, lepus.TaskError{Code: "retries_exhausted",
-			Message: fmt.Sprintf("gave up after %d attempts: %v", r.attempt, err), Retryable: true})
+			Message: fmt.Sprintf("gave up after %d attempts: %s", r.attempt, publicReason(err)), Retryable: true})
 	default:
 		r.log.Warn("task step failed; will retry", "error", err)
 		return err
@@ -235,7 +256,10 @@ func (r *run) settle(ctx context.Context, err error) error {
 }
 
 // fail ends the task as failed (refunding its credits) and completes the job.
+// It works even when the run's context is done (a time limit hit).
 func (r *run) fail(ctx context.Context, te lepus.TaskError) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	_, err := r.e.Store.TaskFinish(ctx, &lepus.TaskFinishParams{
 		ID: r.t.ID, Status: lepus.StatusFailed, Error: &te, Progress: r.t.Progress, Stages: r.t.Stages, Notes: r.t.Notes,
 	})
@@ -251,6 +275,8 @@ func (r *run) fail(ctx context.Context, te lepus.TaskError) error {
 }
 
 func (r *run) releaseSlots(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	for _, st := range r.t.Stages {
 		if st.Slot != "" {
 			if err := r.e.Store.SlotRelease(context.WithoutCancel(ctx), slotHolder(r.t, &st)); err != nil {
@@ -262,10 +288,16 @@ func (r *run) releaseSlots(ctx context.Context) {
 
 func (r *run) checkSoftLimit() error {
 	limit := r.def.Policy.SoftLimit
-	if limit <= 0 || len(r.t.Stages) == 0 || r.t.Stages[0].SubmittedAt == nil {
+	var first *time.Time
+	for _, st := range r.t.Stages {
+		if st.SubmittedAt != nil && (first == nil || st.SubmittedAt.Before(*first)) {
+			first = st.SubmittedAt
+		}
+	}
+	if limit <= 0 || first == nil {
 		return nil
 	}
-	if r.e.Now().Sub(*r.t.Stages[0].SubmittedAt) > limit {
+	if r.e.Now().Sub(*first) > limit {
 		return permanent("time_limit", fmt.Sprintf("the task ran past its time limit of %s", limit), true)
 	}
 	return nil

@@ -102,6 +102,7 @@ func setup(t *testing.T, o options) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	kinds.Sweeper.Client = queue
 	if err := job.Migrate(ctx, store.DB(), job.QueueConfig{Dialect: store.Dialect(), Logger: logger}); err != nil {
 		t.Fatal(err)
 	}

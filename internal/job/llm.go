@@ -50,7 +50,7 @@ func (p *llmProvider) answer(ctx context.Context, st *lepus.Stage) (json.RawMess
 	default:
 		text, err := p.client.Complete(ctx, workflow.EnhanceSystemPrompt, req.Prompt)
 		if err != nil {
-			ans.Fallback = err.Error()
+			ans.Fallback = llmReason(err)
 		} else {
 			ans.Prompt = text
 		}
@@ -84,13 +84,18 @@ func (p *llmProvider) choose(ctx context.Context, st *lepus.Stage) (json.RawMess
 	}
 	text, err := p.client.Complete(ctx, workflow.ChooseSystemPrompt, workflow.ChooseUserMessage(req))
 	if err != nil {
-		ans.Reason += " (the LLM failed: " + err.Error() + ")"
+		ans.Reason += " (the LLM failed: " + llmReason(err) + ")"
 		return json.Marshal(ans)
 	}
+	// The option named first in the answer ("profile_right, not front").
+	best, at := "", -1
 	for _, o := range req.Options {
-		if strings.Contains(strings.ToLower(text), o.Key) {
-			return json.Marshal(workflow.ChooseAnswer{Key: o.Key, By: "llm", Reason: "the LLM answered " + strconv.Quote(trimTo(text, 80))})
+		if i := strings.Index(strings.ToLower(text), o.Key); i >= 0 && (at < 0 || i < at) {
+			best, at = o.Key, i
 		}
+	}
+	if best != "" {
+		return json.Marshal(workflow.ChooseAnswer{Key: best, By: "llm", Reason: "the LLM answered " + strconv.Quote(trimTo(text, 80))})
 	}
 	ans.Reason += " (the LLM named no option)"
 	return json.Marshal(ans)
@@ -101,4 +106,13 @@ func trimTo(s string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return s
+}
+
+// llmReason says why the LLM failed without naming its address: its HTTP
+// status when it answered, else that it could not be reached.
+func llmReason(err error) string {
+	if msg := err.Error(); strings.HasPrefix(msg, "llm: http ") {
+		return msg
+	}
+	return "llm: could not be reached"
 }

@@ -89,6 +89,7 @@ func NewClient(db *sql.DB, workers *river.Workers, cfg QueueConfig) (*Client, er
 		rc.FetchPollInterval = poll
 		rc.FetchCooldown = min(poll, 100*time.Millisecond)
 		rc.Queues = map[string]river.QueueConfig{QueueName: {MaxWorkers: cfg.Workers}}
+		rc.PeriodicJobs = []*river.PeriodicJob{periodicSweep()}
 	}
 	c, err := river.NewClient(driver(db, cfg), rc)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -61,7 +62,16 @@ type worker[K kind] struct {
 	def    time.Duration
 }
 
-func (w *worker[K]) Work(ctx context.Context, j *river.Job[Args[K]]) error {
+func (w *worker[K]) Work(ctx context.Context, j *river.Job[Args[K]]) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			w.e.Logger.Error("panic in task", "task_id", j.Args.TaskID, "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", v)
+			if j.Attempt >= j.MaxAttempts {
+				err = w.e.failLost(ctx, j.Args.TaskID, "an internal error (logged) stopped it")
+			}
+		}
+	}()
 	return w.e.Run(ctx, j.Args.TaskID, j.Attempt, j.MaxAttempts)
 }
 
@@ -78,6 +88,8 @@ func (w *worker[K]) Timeout(*river.Job[Args[K]]) time.Duration {
 type Kinds struct {
 	insert map[string]func(taskID string) river.JobArgs
 	policy map[string]workflow.Policy
+	// Sweeper finishes tasks whose job died; give it the client once built.
+	Sweeper *Sweeper
 }
 
 // Register adds a worker for every workflow to workers and returns the
@@ -85,7 +97,10 @@ type Kinds struct {
 // jobTimeout is the queue's per-run timeout (DefaultJobTimeout if zero).
 func Register(workers *river.Workers, e *Engine, reg *workflow.Registry, jobTimeout time.Duration) (*Kinds, error) {
 	defaultTimeout := cmpDur(jobTimeout, DefaultJobTimeout)
-	k := &Kinds{insert: map[string]func(string) river.JobArgs{}, policy: map[string]workflow.Policy{}}
+	k := &Kinds{insert: map[string]func(string) river.JobArgs{}, policy: map[string]workflow.Policy{}, Sweeper: &Sweeper{Engine: e}}
+	if workers != nil {
+		river.AddWorker[sweepArgs](workers, k.Sweeper)
+	}
 	add(workers, e, reg, k, faceSwapKind{}, defaultTimeout)
 	add(workers, e, reg, k, imageToVideoKind{}, defaultTimeout)
 	add(workers, e, reg, k, textToVideoKind{}, defaultTimeout)

@@ -56,7 +56,8 @@ type Store interface {
 	// UploadGet returns an upload, or ENotFound.
 	UploadGet(ctx context.Context, id string) (*Upload, error)
 
-	// AvatarSave inserts or replaces an avatar.
+	// AvatarSave inserts a new avatar (CreatedAt zero) or updates one read
+	// before, failing with EConflict if it was saved since.
 	AvatarSave(ctx context.Context, a *Avatar) error
 	// AvatarGet returns an avatar that is not deleted, or ENotFound.
 	AvatarGet(ctx context.Context, id string) (*Avatar, error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/lepus-ai/lepus/internal/lepus"
 )
@@ -11,16 +12,13 @@ import (
 const avatarColumns = `id, user_id, engine, source_image_urls, confirm_task_id, chosen_index, chosen_url,
 	angle_tasks, created_at, updated_at`
 
-// AvatarSave inserts or replaces an avatar; CreatedAt defaults to now.
+// AvatarSave inserts a new avatar (CreatedAt zero) or updates one, but
+// only if nobody saved it since it was read (its UpdatedAt unchanged):
+// otherwise EConflict, and the caller reads it again.
 func (s *Store) AvatarSave(ctx context.Context, a *lepus.Avatar) error {
 	if a == nil || a.ID == "" || a.UserID == "" {
 		return lepus.Errorf(lepus.EInvalid, "avatar needs an id and a user id")
 	}
-	now := s.clock()
-	if a.CreatedAt.IsZero() {
-		a.CreatedAt = now
-	}
-	a.UpdatedAt = now
 	if a.AngleTasks == nil {
 		a.AngleTasks = map[string]string{}
 	}
@@ -32,14 +30,32 @@ func (s *Store) AvatarSave(ctx context.Context, a *lepus.Avatar) error {
 	if err != nil {
 		return fmt.Errorf("encode avatar: %w", err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO avatar (`+avatarColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		ON CONFLICT (id) DO UPDATE SET engine = excluded.engine, source_image_urls = excluded.source_image_urls,
-			confirm_task_id = excluded.confirm_task_id, chosen_index = excluded.chosen_index,
-			chosen_url = excluded.chosen_url, angle_tasks = excluded.angle_tasks, updated_at = excluded.updated_at`,
-		a.ID, a.UserID, a.Engine, string(urls), a.ConfirmTaskID, a.ChosenIndex, a.ChosenURL, string(angles),
-		s.d.ts(a.CreatedAt), s.d.ts(a.UpdatedAt))
-	return mapErr(err, "save avatar", "avatar")
+	now := s.clock()
+	if a.CreatedAt.IsZero() {
+		_, err = s.db.ExecContext(ctx, `INSERT INTO avatar (`+avatarColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
+			a.ID, a.UserID, a.Engine, string(urls), a.ConfirmTaskID, a.ChosenIndex, a.ChosenURL, string(angles), s.d.ts(now))
+		if err != nil {
+			return mapErr(err, "create avatar", "avatar")
+		}
+		a.CreatedAt, a.UpdatedAt = now, now
+		return nil
+	}
+	if !now.After(a.UpdatedAt) {
+		now = a.UpdatedAt.Add(time.Microsecond) // every save moves UpdatedAt
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE avatar SET engine = $3, source_image_urls = $4, confirm_task_id = $5,
+			chosen_index = $6, chosen_url = $7, angle_tasks = $8, updated_at = $9
+		WHERE id = $1 AND updated_at = $2 AND deleted_at IS NULL`,
+		a.ID, s.d.ts(a.UpdatedAt), a.Engine, string(urls), a.ConfirmTaskID, a.ChosenIndex, a.ChosenURL, string(angles), s.d.ts(now))
+	if err != nil {
+		return fmt.Errorf("update avatar: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return lepus.Errorf(lepus.EConflict, "avatar %s was changed meanwhile", a.ID)
+	}
+	a.UpdatedAt = now
+	return nil
 }
 
 // AvatarGet returns an avatar that is not deleted.

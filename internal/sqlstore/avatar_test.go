@@ -28,6 +28,9 @@ func (su suite) testAvatar(t *testing.T) {
 	if err := s.AvatarSave(ctx, got); err != nil {
 		t.Fatalf("AvatarSave update: %v", err)
 	}
+	stale := *again0(t, s, "av_1")
+	stale.UpdatedAt = got.CreatedAt // read before the last save
+	wantCode(t, s.AvatarSave(ctx, &stale), lepus.EConflict)
 	again, _ := s.AvatarGet(ctx, "av_1")
 	if again.ChosenIndex == nil || *again.ChosenIndex != 2 || again.AngleTasks["profile_right"] != "tsk_2" || !again.CreatedAt.Equal(us(t0)) || !again.UpdatedAt.Equal(us(t0.Add(time.Minute))) {
 		t.Fatalf("updated avatar = %+v", again)
@@ -51,4 +54,15 @@ func (su suite) testAvatar(t *testing.T) {
 	if list, _ := s.AvatarList(ctx, "u1"); len(list) != 1 {
 		t.Fatalf("a deleted avatar is still listed: %v", list)
 	}
+}
+
+func again0(t *testing.T, s interface {
+	AvatarGet(context.Context, string) (*lepus.Avatar, error)
+}, id string) *lepus.Avatar {
+	t.Helper()
+	a, err := s.AvatarGet(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

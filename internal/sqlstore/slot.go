@@ -24,6 +24,11 @@ func (s *Store) SlotAcquire(ctx context.Context, p *lepus.SlotAcquireParams) (bo
 	now := s.clock()
 	acquired := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// Lock the task row first (the order TaskFinish takes): a task that
+		// ended meanwhile (canceled) gets no slot, so none can leak.
+		if err := lockRunningTask(ctx, tx, p.TaskID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO provider_slot (holder, pool, task_id, cost, acquired_at)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (holder) DO NOTHING`,
 			p.Holder, p.Pool, p.TaskID, p.Cost, s.d.ts(now))
@@ -125,6 +130,30 @@ func releaseSlots(ctx context.Context, tx *sql.Tx, deleteQuery, arg string) erro
 			sl.pool, sl.cost); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// lockRunningTask row-locks a task that has not ended; ErrTaskEnded if it
+// has. An id that names no task locks nothing.
+func lockRunningTask(ctx context.Context, tx *sql.Tx, taskID string) error {
+	if taskID == "" {
+		return nil
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE task SET updated_at = updated_at
+		WHERE id = $1 AND status IN ('pending', 'processing')`, taskID)
+	if err != nil {
+		return fmt.Errorf("lock task: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	var exists int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM task WHERE id = $1`, taskID).Scan(&exists); err != nil {
+		return fmt.Errorf("lock task: %w", err)
+	}
+	if exists > 0 {
+		return lepus.ErrTaskEnded
 	}
 	return nil
 }

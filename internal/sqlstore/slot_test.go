@@ -2,10 +2,12 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lepus-ai/lepus/internal/lepus"
 )
@@ -23,6 +25,22 @@ func (su suite) testSlot(t *testing.T) {
 		}
 		return ok
 	}
+
+	t.Run("EndedTaskGetsNoSlot", func(t *testing.T) {
+		t.Parallel()
+		s, _ := su.open(t, time.Millisecond)
+		create(t, s, newTask("tsk_c", "u1"), 100)
+		if _, err := s.TaskFinish(ctx, &lepus.TaskFinishParams{ID: "tsk_c", Status: lepus.StatusCanceled}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.SlotAcquire(ctx, &lepus.SlotAcquireParams{Pool: "kling", Capacity: 5, Holder: "tsk_c/image", TaskID: "tsk_c", Cost: 1})
+		if !errors.Is(err, lepus.ErrTaskEnded) {
+			t.Fatalf("a canceled task took a slot: %v", err)
+		}
+		if used, _ := s.SlotUsage(ctx, "kling"); used != 0 {
+			t.Fatalf("pool uses %d", used)
+		}
+	})
 
 	t.Run("Capacity", func(t *testing.T) {
 		t.Parallel()

@@ -15,9 +15,19 @@ import (
 // stage named stage, and returns the JSON sent and the task's notes.
 func build(t *testing.T, typ string, req Request, stage string, prepare func(*lepus.Task)) (map[string]any, []string) {
 	t.Helper()
+	return buildMeasured(t, typ, req, nil, stage, prepare)
+}
+
+// buildMeasured is build with the fields Check would measure set by measure
+// (after Normalize, which clears them).
+func buildMeasured(t *testing.T, typ string, req Request, measure func(), stage string, prepare func(*lepus.Task)) (map[string]any, []string) {
+	t.Helper()
 	def := NewRegistry(0).Get(typ)
 	if err := req.Normalize(); err != nil {
 		t.Fatalf("normalize: %v", err)
+	}
+	if measure != nil {
+		measure()
 	}
 	in, _ := json.Marshal(req)
 	task := &lepus.Task{ID: "tsk_1", Type: typ, Input: in, Stages: def.Plan(req)}
@@ -112,15 +122,16 @@ func TestMultiImageToVideo_Contract(t *testing.T) {
 // #6: identify-face, then advanced-lip-sync with session_id and face_choose; no model, mode or face index.
 func TestLipSync_Contract(t *testing.T) {
 	t.Parallel()
-	req := &LipSyncRequest{VideoURL: "https://x/v.mp4", AudioURL: "https://x/a.mp3", FaceIndex: 1, AudioMS: 8000, VideoMS: 10000}
-	got, _ := build(t, "lip_sync", req, "faces", nil)
+	req := &LipSyncRequest{VideoURL: "https://x/v.mp4", AudioURL: "https://x/a.mp3", FaceIndex: 1}
+	measure := func() { req.AudioMS, req.VideoMS = 8000, 10000 }
+	got, _ := buildMeasured(t, "lip_sync", req, measure, "faces", nil)
 	if !reflect.DeepEqual(got, map[string]any{"video_url": "https://x/v.mp4"}) {
 		t.Fatalf("identify-face sent %v", got)
 	}
 	faces := func(tk *lepus.Task) {
 		tk.StageByName("faces").Output = json.RawMessage(`{"session_id":"s1","face_data":[{"face_id":"0","start_time":0,"end_time":10000},{"face_id":"1","start_time":1000,"end_time":6000}]}`)
 	}
-	got, _ = build(t, "lip_sync", req, "video", faces)
+	got, _ = buildMeasured(t, "lip_sync", req, measure, "video", faces)
 	forbidKeys(t, got, "model_name", "mode", "face_index", "stream_id")
 	fc := got["face_choose"].([]any)[0].(map[string]any)
 	want := map[string]any{"face_id": "1", "sound_file": "https://x/a.mp3", "sound_start_time": float64(0),
@@ -202,14 +213,13 @@ func TestVideoExtend_Contract(t *testing.T) {
 			t.Fatalf("%s: err = %v, want %q", tc.name, err, tc.err)
 		}
 	}
-	req := &VideoExtendRequest{VideoID: "ast_1", NegativePrompt: "blur", KlingVideoID: "kv1", SourceModel: "kling-v1-6"}
-	got, _ := build(t, "video_extend", req, "video", nil)
+	req := &VideoExtendRequest{VideoID: "ast_1", NegativePrompt: "blur"}
+	got, _ := buildMeasured(t, "video_extend", req, func() { req.KlingVideoID, req.SourceModel = "kv1", "kling-v1-6" }, "video", nil)
 	forbidKeys(t, got, "extend_direction", "model_name")
 	if got["video_id"] != "kv1" || got["cfg_scale"] != 0.5 || got["negative_prompt"] != "blur" {
 		t.Fatalf("sent %v", got)
 	}
-	req.SourceModel = "kling-v1"
-	got, notes := build(t, "video_extend", req, "video", nil)
+	got, notes := buildMeasured(t, "video_extend", req, func() { req.KlingVideoID, req.SourceModel = "kv1", "kling-v1" }, "video", nil)
 	forbidKeys(t, got, "cfg_scale", "negative_prompt")
 	if !hasNote(notes, "kling-v1") {
 		t.Fatalf("notes %v", notes)
@@ -309,3 +319,21 @@ func (f *fakeInputs) Avatar(context.Context, string, string) (*AvatarRefs, error
 }
 
 var _ Inputs = (*fakeInputs)(nil)
+
+// Measured and resolved fields are never taken from the client.
+func TestHiddenFieldsCleared(t *testing.T) {
+	t.Parallel()
+	ls := &LipSyncRequest{VideoURL: "v", AudioURL: "a", VideoID: "someone-elses-video", AudioMS: 1, VideoMS: 1}
+	ve := &VideoExtendRequest{VideoID: "v", KlingVideoID: "x", SourceModel: "kling-v1"}
+	ig := &ImageGenerationRequest{Prompt: "p", AvatarOptions: []AvatarOption{{Key: "front", URL: "http://evil"}}}
+	os := &OutfitShotRequest{GarmentImageURL: "g", PersonURL: "http://evil"}
+	mc := &MotionControlRequest{ImageURL: "i", VideoURL: "v", VideoMS: 5}
+	for _, r := range []Request{ls, ve, ig, os, mc} {
+		if err := r.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ls.VideoID != "" || ls.AudioMS != 0 || ve.KlingVideoID != "" || ve.SourceModel != "" || ig.AvatarOptions != nil || os.PersonURL != "" || mc.VideoMS != 0 {
+		t.Fatal("a client-sent measured field survived Normalize")
+	}
+}

@@ -38,6 +38,7 @@ const (
 
 // Normalize applies the defaults of workflows.md §8.
 func (r *ImageGenerationRequest) Normalize() error {
+	r.AvatarOptions = nil // resolved by Check, never taken from the client
 	r.ModelName = cmpOr(r.ModelName, "kling-v2-1")
 	r.Resolution = cmpOr(r.Resolution, "1k")
 	if r.N == 0 {

@@ -37,6 +37,7 @@ const (
 
 // Normalize checks the request's shape.
 func (r *LipSyncRequest) Normalize() error {
+	r.AudioMS, r.VideoMS, r.VideoID = 0, 0, "" // measured by Check, never taken from the client
 	if r.SoundVolume == nil {
 		r.SoundVolume = ptr(1.0)
 	}

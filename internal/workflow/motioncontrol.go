@@ -28,6 +28,7 @@ const motionVideoBytes = 100 << 20
 
 // Normalize applies the defaults of contract-decisions #7.
 func (r *MotionControlRequest) Normalize() error {
+	r.VideoMS = 0 // measured by Check, never taken from the client
 	r.CharacterOrientation = cmpOr(r.CharacterOrientation, "image")
 	r.Mode = cmpOr(r.Mode, "pro")
 	r.ModelName = cmpOr(r.ModelName, "kling-v2-6")

@@ -37,6 +37,7 @@ var platformAspect = map[string]string{"xiaohongshu": "3:4", "douyin": "9:16", "
 func (r *OutfitShotRequest) Capability() string { return "outfit_shot" }
 
 func (r *OutfitShotRequest) Normalize() error {
+	r.PersonURL = "" // resolved by Check, never taken from the client
 	r.CapabilityID = r.Capability()
 	r.ContentType, r.Platform, r.Mode = cmpOr(r.ContentType, "streetsnap"), cmpOr(r.Platform, "xiaohongshu"), cmpOr(r.Mode, "standard")
 	if r.Variations == 0 {

@@ -167,12 +167,15 @@ func (r *Registry) Types() []string {
 	return out
 }
 
-// AssignCosts splits a task's cost over its optional stages, so a failed
-// part's share can be refunded; the remainder goes to the first.
+// AssignCosts splits a task's cost over its optional grouped stages (the
+// parts of a task, such as outfit-shot variations), so a failed part's
+// share can be refunded; the remainder goes to the first. A lone optional
+// stage is a fallback point (the next stage does its work) and carries no
+// share.
 func AssignCosts(stages []lepus.Stage, total int) {
 	var opt []int
 	for i := range stages {
-		if stages[i].Optional {
+		if stages[i].Optional && stages[i].Group != "" {
 			opt = append(opt, i)
 		}
 	}
