@@ -35,6 +35,7 @@ type bundle struct {
 	sb     *sandbox.Sandbox
 	svc    *app.Service
 	queue  *job.Client
+	kinds  *job.Kinds
 	inputs string // base URL serving /scene.png and /face.png
 }
 
@@ -120,7 +121,7 @@ func setup(t *testing.T, o options) *bundle {
 		Costs: config.DefaultCosts(), Grant: grant, PublicURL: "http://lepus.test", Mode: "live",
 		Hub: hub, Now: time.Now, Logger: logger,
 	}
-	return &bundle{store: store, sb: sb, svc: svc, queue: queue, inputs: inputs.URL}
+	return &bundle{store: store, sb: sb, svc: svc, queue: queue, kinds: kinds, inputs: inputs.URL}
 }
 
 func (b *bundle) faceSwap(t *testing.T, user string, video bool) *lepus.Task {

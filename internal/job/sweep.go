@@ -11,28 +11,28 @@ import (
 	"github.com/lepus-ai/lepus/internal/lepus"
 )
 
-// sweepArgs is the periodic sweep: it finishes tasks whose job ended
+// SweepArgs is the periodic sweep job: it finishes tasks whose job ended
 // without finishing them (a process killed on the job's last attempt, a
 // panic on the last attempt), so no task stays pending or processing
 // forever holding credits and provider slots.
-type sweepArgs struct{}
+type SweepArgs struct{}
 
 // Kind names the sweep job.
-func (sweepArgs) Kind() string { return "lepus_sweep" }
+func (SweepArgs) Kind() string { return "lepus_sweep" }
 
 // SweepInterval is how often the leader sweeps.
 const SweepInterval = time.Minute
 
 // Sweeper is the sweep worker; its Client is set once the client exists.
 type Sweeper struct {
-	river.WorkerDefaults[sweepArgs]
+	river.WorkerDefaults[SweepArgs]
 	Engine *Engine
 	Client *Client
 }
 
 // Work fails every unfinished task whose job is discarded, cancelled or
 // completed.
-func (s *Sweeper) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
+func (s *Sweeper) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 	tasks, err := s.Engine.Store.TaskListUnfinished(ctx, 500)
 	if err != nil {
 		return fmt.Errorf("sweep: %w", err)
@@ -77,6 +77,6 @@ func (e *Engine) failLost(ctx context.Context, taskID, why string) error {
 func periodicSweep() *river.PeriodicJob {
 	return river.NewPeriodicJob(river.PeriodicInterval(SweepInterval),
 		func() (river.JobArgs, *river.InsertOpts) {
-			return sweepArgs{}, &river.InsertOpts{Queue: QueueName, MaxAttempts: 1}
+			return SweepArgs{}, &river.InsertOpts{Queue: QueueName, MaxAttempts: 1}
 		}, &river.PeriodicJobOpts{RunOnStart: true})
 }

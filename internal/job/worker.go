@@ -99,7 +99,7 @@ func Register(workers *river.Workers, e *Engine, reg *workflow.Registry, jobTime
 	defaultTimeout := cmpDur(jobTimeout, DefaultJobTimeout)
 	k := &Kinds{insert: map[string]func(string) river.JobArgs{}, policy: map[string]workflow.Policy{}, Sweeper: &Sweeper{Engine: e}}
 	if workers != nil {
-		river.AddWorker[sweepArgs](workers, k.Sweeper)
+		river.AddWorker[SweepArgs](workers, k.Sweeper)
 	}
 	add(workers, e, reg, k, faceSwapKind{}, defaultTimeout)
 	add(workers, e, reg, k, imageToVideoKind{}, defaultTimeout)
