@@ -31,6 +31,10 @@ type ProgressEvent struct {
 // in another process (the in-process hub only sees this one).
 const eventsRecheck = 2 * time.Second
 
+// eventsKeepAlive is how long a stream may stay silent: past it the
+// current progress is sent again, so proxies do not drop an idle stream.
+const eventsKeepAlive = 15 * time.Second
+
 func registerEvents(api huma.API, h *handlers) {
 	sse.Register(api, huma.Operation{
 		OperationID: "task-events", Method: http.MethodGet, Path: "/tasks/{id}/events",
@@ -55,7 +59,14 @@ func registerEvents(api huma.API, h *handlers) {
 
 		var last *lepus.Task
 		seen := map[string]bool{}
+		sentAt := time.Now()
 		for {
+			if last != nil && time.Since(sentAt) > eventsKeepAlive {
+				last = nil // resend the status: a keep-alive that is also current
+			}
+			if last == nil || changed(last, t) {
+				sentAt = time.Now()
+			}
 			if err := sendChanges(send, h, last, t, seen); err != nil {
 				return
 			}
@@ -74,6 +85,11 @@ func registerEvents(api huma.API, h *handlers) {
 			}
 		}
 	})
+}
+
+// changed reports whether a client watching prev must hear about cur.
+func changed(prev, cur *lepus.Task) bool {
+	return prev.Status != cur.Status || prev.Progress != cur.Progress || prev.Step != cur.Step || len(prev.Assets) != len(cur.Assets)
 }
 
 // sendChanges sends the events that take a client from prev to cur.

@@ -11,6 +11,9 @@ import (
 	"github.com/lepus-ai/lepus/internal/workflow"
 )
 
+// MaxSlotWait bounds how long a stage waits for a free provider slot.
+const MaxSlotWait = time.Hour
+
 // slotWait is how long a task waits before asking again for a provider slot.
 func (r *run) slotWait() error { return snooze(r.def.Policy.PollInterval) }
 
@@ -58,12 +61,19 @@ func (r *run) submit(ctx context.Context, i int, st *lepus.Stage) error {
 			return fmt.Errorf("acquire provider slot: %w", err)
 		}
 		if !ok {
+			now := r.e.Now()
+			if st.WaitingSince == nil {
+				st.WaitingSince = &now
+			} else if now.Sub(*st.WaitingSince) > MaxSlotWait {
+				return permanent("no_provider_slot", fmt.Sprintf("no %s slot came free in %s; the task was stopped", st.Slot, MaxSlotWait), true)
+			}
 			r.t.Step = st.Name + ".waiting_for_slot"
 			if err := r.save(ctx); err != nil {
 				return err
 			}
 			return r.slotWait()
 		}
+		st.WaitingSince = nil
 	}
 	if st.SubmitAttempts > 0 {
 		id, found, err := p.Find(ctx, st)

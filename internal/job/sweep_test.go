@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/lepus-ai/lepus/internal/job"
 	"github.com/lepus-ai/lepus/internal/lepus"
@@ -25,6 +26,19 @@ func TestSweeper_FailsLostTasks(t *testing.T) {
 	}
 	if _, err := b.queue.JobCancel(context.Background(), lost.JobID); err != nil {
 		t.Fatal(err)
+	}
+	// A job cancelled while running ends when its run does.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		j, err := b.queue.JobGet(context.Background(), lost.JobID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State == rivertype.JobStateCancelled {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job state %s, want cancelled", j.State)
+		}
 	}
 	if err := b.kinds.Sweeper.Work(context.Background(), &river.Job[job.SweepArgs]{}); err != nil {
 		t.Fatal(err)

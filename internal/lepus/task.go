@@ -108,6 +108,9 @@ type Stage struct {
 	// for this stage (a provider with its own polling advice).
 	PollInterval time.Duration `json:"poll_interval,omitempty"`
 	MaxPolls     int           `json:"max_polls,omitempty"`
+	// WaitingSince is when the stage started waiting for a free provider
+	// slot; nil while it is not waiting.
+	WaitingSince *time.Time `json:"waiting_since,omitempty"`
 	// ReadyAt, when set, is the earliest time to fetch the results (a
 	// provider that asks for spaced requests).
 	ReadyAt *time.Time `json:"ready_at,omitempty"`
