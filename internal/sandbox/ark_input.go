@@ -90,13 +90,5 @@ func (s *Sandbox) arkReadSource(ctx context.Context, src string) ([]byte, error)
 
 // arkDecode returns the decoded picture of a source.
 func (s *Sandbox) arkDecode(ctx context.Context, src string) (image.Image, error) {
-	b, err := s.arkInput(ctx, src)
-	if err != nil {
-		return nil, err
-	}
-	img, _, err := media.DecodeImage(b)
-	if err != nil {
-		return nil, fmt.Errorf("decode reference: %w", err)
-	}
-	return img, nil
+	return decodeLoaded(s.arkInput(ctx, src))
 }

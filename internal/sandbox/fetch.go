@@ -131,7 +131,11 @@ func (s *Sandbox) fetch(ctx context.Context, url string, max int64) ([]byte, err
 
 // loadImage returns the decoded image of a source.
 func (s *Sandbox) loadImage(ctx context.Context, source string) (image.Image, error) {
-	b, err := s.loadInput(ctx, source)
+	return decodeLoaded(s.loadInput(ctx, source))
+}
+
+// decodeLoaded decodes the bytes of a loaded input.
+func decodeLoaded(b []byte, err error) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
