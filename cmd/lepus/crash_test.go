@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/provider/kling"
 	"github.com/lepus-ai/lepus/internal/sample"
 	"github.com/lepus-ai/lepus/internal/sandbox"
 	"github.com/lepus-ai/lepus/internal/sqlstore"
@@ -80,12 +82,17 @@ func TestServe_KillNineResumes(t *testing.T) {
 
 // TestServe_KillNineLipSync kills `lepus serve` after identify-face
 // answered and while the lip-sync submission is on the wire (the provider
-// accepts it, then answers slowly), so Lepus never hears the answer. After
+// accepts it and never answers), so Lepus never hears the answer. After
 // the restart identify-face is not repeated and lip sync is not paid twice.
 func TestServe_KillNineLipSync(t *testing.T) {
 	t.Parallel()
 	crashAndResume(t, crashCase{
-		sandbox: sandbox.Config{VideoLatency: time.Second, ResponseDelay: 700 * time.Millisecond},
+		sandbox: sandbox.Config{VideoLatency: time.Second},
+		// The kill waits for the provider to accept the submission, not for
+		// a timing window; a run gets 10 s, so a slow machine cannot time
+		// out identify-face (and repeat it) before that.
+		withhold: kling.PathAdvancedLipSync,
+		env:      []string{"LEPUS_JOB_TIMEOUT=10s", "LEPUS_RESCUE_AFTER=10s"},
 		submit: func(t *testing.T, p *process, tok string) string {
 			var video bytes.Buffer
 			if err := media.WriteMP4(&video, sample.Portrait(sample.Palettes[0], 720, 960), 4, media.MP4Options{MaxSide: 960}); err != nil {
@@ -110,7 +117,12 @@ func TestServe_KillNineLipSync(t *testing.T) {
 
 // crashCase is one kill -9 scenario.
 type crashCase struct {
-	sandbox  sandbox.Config
+	sandbox sandbox.Config
+	// withhold, when set, is a provider path whose first POST the provider
+	// accepts but never answers; killWhen is then checked once it has been
+	// accepted.
+	withhold string
+	env      []string // on top of the defaults
 	submit   func(t *testing.T, p *process, tok string) string
 	killWhen func(taskResp) bool
 	check    func(t *testing.T, done taskResp, sb *sandbox.Sandbox)
@@ -131,7 +143,12 @@ func crashAndResume(t *testing.T, c crashCase) {
 			bin := lepusBinary(t)
 			sb := sandbox.New(c.sandbox)
 			t.Cleanup(sb.Close)
-			provider := httptest.NewServer(sb)
+			var handler http.Handler = sb
+			accepted := make(chan struct{})
+			if c.withhold != "" {
+				handler = withholdAnswer(sb, c.withhold, accepted)
+			}
+			provider := httptest.NewServer(handler)
 			t.Cleanup(provider.Close)
 
 			env := append(os.Environ(),
@@ -148,9 +165,17 @@ func crashAndResume(t *testing.T, c crashCase) {
 				"LEPUS_JOB_TIMEOUT=1s", "LEPUS_RESCUE_AFTER=2s",
 				"KLING_ACCESS_KEY=sandbox-ak", "KLING_SECRET_KEY=sandbox-sk", "KLING_BASE_URL="+provider.URL,
 			)
+			env = append(env, c.env...) // the last value of a variable wins
 			first := startProcess(t, bin, env)
 			tok := first.token(t, "kim")
 			id := c.submit(t, first, tok)
+			if c.withhold != "" {
+				select {
+				case <-accepted:
+				case <-time.After(90 * time.Second):
+					t.Fatalf("the provider never received POST %s", c.withhold)
+				}
+			}
 			waitTask(t, first, tok, id, c.killWhen)
 			first.kill(t)
 
@@ -162,6 +187,26 @@ func crashAndResume(t *testing.T, c crashCase) {
 			c.check(t, done, sb)
 		})
 	}
+}
+
+// withholdAnswer serves h, except that the first POST to path is accepted
+// by h and then never answered: accepted is closed, and the handler waits
+// until the client goes away (the kill closes its connection).
+func withholdAnswer(h http.Handler, path string, accepted chan struct{}) http.Handler {
+	var once sync.Once
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		first := false
+		if r.Method == http.MethodPost && r.URL.Path == path {
+			once.Do(func() { first = true })
+		}
+		if !first {
+			h.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		close(accepted)
+		<-r.Context().Done()
+	})
 }
 
 type process struct {

@@ -20,6 +20,7 @@ import (
 type database struct {
 	store    *sqlstore.Store
 	listener *pgxpool.Pool
+	unlock   func() // releases the SQLite data dir's lock
 }
 
 func (d *database) queueConfig(cfg config.Config, logger *slog.Logger) job.QueueConfig {
@@ -34,22 +35,34 @@ func (d *database) close() {
 	if d.listener != nil {
 		d.listener.Close()
 	}
-	_ = d.store.Close()
+	if d.store != nil {
+		_ = d.store.Close()
+	}
+	if d.unlock != nil {
+		d.unlock()
+	}
 }
 
 // openDatabase opens the configured database and migrates River's tables,
 // then Lepus's, so every process starts on the current schema.
 func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (*database, error) {
+	d := &database{}
 	if !cfg.IsPostgres() {
 		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
+		unlock, err := lockDataDir(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		d.unlock = unlock
 	}
 	store, err := sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{Logger: logger})
 	if err != nil {
+		d.close()
 		return nil, err
 	}
-	d := &database{store: store}
+	d.store = store
 	if cfg.IsPostgres() {
 		// Enough for the workers and the API; many processes share one server.
 		store.DB().SetMaxOpenConns(25)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -21,6 +22,7 @@ import (
 	"github.com/lepus-ai/lepus/internal/fetch"
 	"github.com/lepus-ai/lepus/internal/httpapi"
 	"github.com/lepus-ai/lepus/internal/job"
+	"github.com/lepus-ai/lepus/internal/lepus"
 	"github.com/lepus-ai/lepus/internal/provider/ark"
 	"github.com/lepus-ai/lepus/internal/provider/kling"
 	"github.com/lepus-ai/lepus/internal/provider/llm"
@@ -103,6 +105,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	// The process is known (and what a dead predecessor left running is
+	// handed back) before the queue fetches its first job.
+	if err := srv.rescuer.Start(ctx); err != nil {
+		return fmt.Errorf("start crash recovery: %w", err)
+	}
 	if err := srv.queue.Start(ctx); err != nil {
 		return fmt.Errorf("start queue: %w", err)
 	}
@@ -123,20 +130,49 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			logger.Error("http server stopped", "error", err)
 		}
 	}
-	logger.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	_ = httpSrv.Shutdown(shutCtx)
-	if err := srv.queue.Stop(shutCtx); err != nil {
-		logger.Warn("stop queue", "error", err)
-	}
+	srv.shutdown(context.WithoutCancel(ctx), httpSrv, cfg.ShutdownGrace, logger)
 	return nil
 }
 
-// server is a wired Lepus: the HTTP handler and the queue client.
+// shutdown stops the process in order: event streams end at once (clients
+// reconnect elsewhere) and no new request or job is taken; running steps
+// get the grace period to finish; what is still running then is cut short
+// and handed back to the queue without costing an attempt; last, the
+// process leaves (so others need not wait for its heartbeat to lapse).
+func (s *server) shutdown(ctx context.Context, httpSrv *http.Server, grace time.Duration, logger *slog.Logger) {
+	logger.Info("shutting down", "grace", grace)
+	close(s.closing)
+	graceCtx, cancel := context.WithTimeout(ctx, grace)
+	defer cancel()
+	httpDone := make(chan struct{})
+	go func() {
+		defer close(httpDone)
+		if err := httpSrv.Shutdown(graceCtx); err != nil {
+			_ = httpSrv.Close()
+		}
+	}()
+	if err := s.queue.Stop(graceCtx); err != nil {
+		logger.Warn("running steps did not finish within the grace period; handing them back", "error", err)
+		s.engine.Stopping()
+		cutCtx, cancelCut := context.WithTimeout(ctx, 10*time.Second)
+		if err := s.queue.StopAndCancel(cutCtx); err != nil {
+			logger.Warn("stop queue", "error", err)
+		}
+		cancelCut()
+	}
+	<-httpDone
+	s.waker.Stop()
+	s.rescuer.Stop(ctx)
+}
+
+// server is a wired Lepus: the HTTP handler, the queue and what keeps it.
 type server struct {
 	handler http.Handler
 	queue   *job.Client
+	engine  *job.Engine
+	waker   *job.Waker
+	rescuer *job.Rescuer
+	closing chan struct{} // closed at shutdown: ends event streams
 }
 
 // providers are the provider clients, built for live or sandbox mode.
@@ -179,15 +215,13 @@ func wire(ctx context.Context, cfg config.Config, db *database, pc providers, mo
 		},
 		SeedreamModel: pc.seedreamModel,
 		Slots:         map[string]int{workflow.PoolKlingImage: cfg.Kling.ImageSlots, workflow.PoolKlingVideo: cfg.Kling.VideoSlots},
-		Notify:        hub.Publish, Now: time.Now, Logger: logger,
+		Notify:        hub.Publish, RetryBase: cfg.RetryBase, Now: time.Now, Logger: logger,
 	}
 	unavailable := map[string]string{}
 	if pc.stability != nil {
-		minPoll := 10 * time.Second // Stability asks for requests about one result 10 s apart
-		if cfg.PollInterval > 0 {
-			minPoll = cfg.PollInterval
-		}
-		engine.Providers[workflow.ProviderStability] = job.NewStabilityProvider(pc.stability, fetcher, minPoll)
+		// Its requests about one result stay job.StabilityMinPoll (10 s)
+		// apart whatever LEPUS_POLL_INTERVAL says: Stability's rule.
+		engine.Providers[workflow.ProviderStability] = job.NewStabilityProvider(pc.stability, fetcher)
 	} else {
 		unavailable[workflow.ProviderStability] = "relight is not available: STABILITY_API_KEY is not set"
 	}
@@ -201,21 +235,37 @@ func wire(ctx context.Context, cfg config.Config, db *database, pc providers, mo
 	}
 	qcfg := db.queueConfig(cfg, logger)
 	qcfg.Workers = cfg.Workers
-	queue, err := job.NewClient(db.store.DB(), workers, qcfg)
+	qcfg.ProcessID = processID()
+	queue, waker, err := job.NewClient(db.store.DB(), workers, qcfg)
 	if err != nil {
 		return nil, err
 	}
+	engine.Waker = waker
 	kinds.Sweeper.Client = queue
+	host, _ := os.Hostname()
+	rescuer := &job.Rescuer{
+		Store: db.store, Client: queue, DB: db.store.DB(), Dialect: db.store.Dialect(),
+		Process: lepus.Process{ID: qcfg.ProcessID, Host: host, PID: os.Getpid()},
+		Running: &engine.Running, Waker: waker, Logger: logger, Exclusive: !cfg.IsPostgres(),
+	}
 	svc := &app.Service{
 		Store: db.store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
 		Enqueue:   kinds.Enqueue(queue),
 		CancelJob: job.CancelTx(queue),
-		WakeJob:   job.Wake(queue, logger),
+		Queue:     engine,
 		Costs:     cfg.Costs, Grant: cfg.StartingCredits, PublicURL: cfg.PublicURL, Mode: mode, Unavailable: unavailable,
-		Hub: hub, Now: time.Now, Logger: logger,
+		Slots: engine.Slots, Hub: hub, Now: time.Now, Logger: logger,
 	}
-	handler := httpapi.NewHandler(httpapi.Deps{App: svc, Auth: signer, Logger: logger, Version: version})
-	return &server{handler: handler, queue: queue}, nil
+	closing := make(chan struct{})
+	handler := httpapi.NewHandler(httpapi.Deps{App: svc, Auth: signer, Logger: logger, Version: version, Closing: closing})
+	return &server{handler: handler, queue: queue, engine: engine, waker: waker, rescuer: rescuer, closing: closing}, nil
+}
+
+// processID names this process in the queue (River's client id, seen in
+// each job's attempted_by) and in lepus_process: unique per start.
+func processID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("lepus-%s-%d-%s", host, os.Getpid(), app.NewID("")[:8])
 }
 
 // publicReachable reports whether a provider on the internet could reach

@@ -21,12 +21,9 @@ func (s *Service) HandleKlingCallback(ctx context.Context, token string, body io
 		return lepus.FieldErrorf("body", "not a Kling task object: %v", err)
 	}
 	s.Logger.Debug("kling callback", "task_id", t.ID, "provider_task_id", cb.TaskID, "provider_status", cb.TaskStatus)
-	if t.Status.Terminal() || t.JobID == 0 || s.WakeJob == nil {
+	if t.Status.Terminal() || t.JobID == 0 || s.Queue == nil {
 		return nil
 	}
-	if err := s.WakeJob(ctx, t.JobID); err != nil {
-		// A running job will poll anyway; the callback was only a hint.
-		s.Logger.Debug("wake job after callback", "task_id", t.ID, "error", err)
-	}
+	s.Queue.Wake(ctx, t.JobID) // a running job will poll anyway; the callback was only a hint
 	return nil
 }

@@ -134,6 +134,25 @@ func (s *Service) fetchInput(ctx context.Context, field, url string, max int64) 
 	return b, nil
 }
 
+// checkSlots refuses a task with a stage that needs more units of a
+// provider pool than the pool has (an image task holds n units of the image
+// pool, kling-api.md §8): it would wait for a slot that never comes.
+func (s *Service) checkSlots(req workflow.Request, stages []lepus.Stage) error {
+	for _, st := range stages {
+		capacity, ok := s.Slots[st.Slot]
+		need := max(st.SlotCost, 1)
+		if st.Slot == "" || !ok || need <= capacity {
+			continue
+		}
+		switch req.(type) {
+		case *workflow.ImageGenerationRequest, *workflow.OmniImageRequest: // their n sets the cost
+			return lepus.FieldErrorf("body.n", "is %d; the provider account runs at most %d images at once, so give 1 to %d", need, capacity, capacity)
+		}
+		return lepus.Errorf(lepus.EInvalid, "the %s step needs %d %s provider slots; the provider account has %d", st.Name, need, st.Slot, capacity)
+	}
+	return nil
+}
+
 // checkURL refuses a URL input that is not an absolute http(s) URL.
 func checkURL(field, url string) error {
 	if err := fetch.CheckURL(url); err != nil {

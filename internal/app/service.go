@@ -34,8 +34,9 @@ type Service struct {
 	Enqueue func(ctx context.Context, tx *sql.Tx, t *lepus.Task) (int64, error)
 	// CancelJob cancels a task's job in the cancel transaction.
 	CancelJob func(ctx context.Context, tx *sql.Tx, jobID int64) error
-	// WakeJob makes a waiting job run now (provider callbacks).
-	WakeJob func(ctx context.Context, jobID int64) error
+	// Queue makes queued jobs run now (a create, a provider callback) and
+	// wakes the tasks a freed provider slot lets go on (a cancel).
+	Queue Queue
 	Costs   map[string]int
 	// Grant is the starting balance of a new user.
 	Grant int
@@ -46,9 +47,25 @@ type Service struct {
 	// Unavailable names providers that are not configured, with the reason
 	// (a workflow that needs one is refused before anything is paid).
 	Unavailable map[string]string
-	Hub         *Hub
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// Slots is each provider pool's capacity, by pool name
+	// (workflow.PoolKlingImage: KLING_IMAGE_SLOTS, …). A task with a stage
+	// that needs more of a pool than it holds could never start, so it is
+	// refused before anything is paid. A pool missing here is not checked.
+	Slots  map[string]int
+	Hub    *Hub
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Queue is what the application asks of the job queue beyond inserting
+// and cancelling jobs in its transactions.
+type Queue interface {
+	// Wake makes waiting jobs run now.
+	Wake(ctx context.Context, jobIDs ...int64)
+	// Kick tells the workers a job is ready (after a create commits).
+	Kick(ctx context.Context)
+	// Handover wakes the tasks waiting for provider slots that are free.
+	Handover(ctx context.Context)
 }
 
 // CreateTaskParams are the inputs of CreateTask.
@@ -119,12 +136,18 @@ func (s *Service) CreateTask(ctx context.Context, p CreateTaskParams) (*lepus.Ta
 			return nil, false, lepus.Errorf(lepus.EInvalid, "%s", why)
 		}
 	}
+	if err := s.checkSlots(p.Request, t.Stages); err != nil {
+		return nil, false, err
+	}
 	t, created, err := s.Store.TaskCreate(ctx, &lepus.TaskCreateParams{Task: t, Grant: s.Grant, Enqueue: s.Enqueue})
 	if err != nil {
 		return nil, false, err
 	}
 	if created {
 		s.Logger.Info("task accepted", "task_id", t.ID, "task_type", t.Type, "user_id", t.UserID, "cost", t.Cost)
+		if s.Queue != nil {
+			s.Queue.Kick(ctx)
+		}
 	}
 	return t, created, nil
 }
@@ -189,6 +212,9 @@ func (s *Service) CancelTask(ctx context.Context, userID, id string) (*lepus.Tas
 		return nil, err
 	}
 	s.Hub.Publish(id)
+	if s.Queue != nil {
+		s.Queue.Handover(ctx) // its slots and its place in line are free
+	}
 	return s.Store.TaskGet(ctx, id)
 }
 

@@ -62,6 +62,10 @@ type Config struct {
 	// RetryBase is the first retry delay; each retry doubles it, capped at
 	// 300 s. Default 1s (LEPUS_RETRY_BASE).
 	RetryBase time.Duration
+	// ShutdownGrace is how long running steps may take to finish after
+	// SIGTERM before they are cut short and handed back to the queue
+	// (without costing an attempt). Default 20s (LEPUS_SHUTDOWN_GRACE).
+	ShutdownGrace time.Duration
 	// DebugAddr, when set, serves Go's pprof and expvar pages on that
 	// address, apart from the API (LEPUS_DEBUG_ADDR). Default off.
 	DebugAddr string
@@ -113,8 +117,9 @@ type KlingConfig struct {
 	BaseURL string
 	// VideoSlots and ImageSlots cap the account's concurrent provider tasks
 	// per pool across all workers (an image task holds n slots). Defaults 10
-	// and 10 (KLING_VIDEO_SLOTS, KLING_IMAGE_SLOTS). Match them to the
-	// account's resource packs so Lepus never triggers code 1303.
+	// and 10 (KLING_VIDEO_SLOTS, KLING_IMAGE_SLOTS); any value >= 1. Match
+	// them to the account's resource packs so Lepus never triggers code
+	// 1303; an image request whose n exceeds ImageSlots is refused.
 	VideoSlots int
 	ImageSlots int
 }
@@ -166,9 +171,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	errs = append(errs, err)
 	c.Workers, err = parseInt("LEPUS_WORKERS", getenv)
 	errs = append(errs, err)
-	c.Kling.VideoSlots, err = parseInt("KLING_VIDEO_SLOTS", getenv)
+	c.Kling.VideoSlots, err = parseSlots("KLING_VIDEO_SLOTS", getenv)
 	errs = append(errs, err)
-	c.Kling.ImageSlots, err = parseInt("KLING_IMAGE_SLOTS", getenv)
+	c.Kling.ImageSlots, err = parseSlots("KLING_IMAGE_SLOTS", getenv)
 	errs = append(errs, err)
 	c.PollInterval, err = parseDuration("LEPUS_POLL_INTERVAL", getenv)
 	errs = append(errs, err)
@@ -179,6 +184,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.RescueAfter, err = parseDuration("LEPUS_RESCUE_AFTER", getenv)
 	errs = append(errs, err)
 	c.RetryBase, err = parseDuration("LEPUS_RETRY_BASE", getenv)
+	errs = append(errs, err)
+	c.ShutdownGrace, err = parseDuration("LEPUS_SHUTDOWN_GRACE", getenv)
 	errs = append(errs, err)
 	c.Costs, err = parseCosts(getenv("LEPUS_COSTS"))
 	errs = append(errs, err)
@@ -203,6 +210,7 @@ func (c Config) WithDefaults() Config {
 	c.Workers = cmp.Or(c.Workers, 50)
 	c.FetchPollInterval = cmp.Or(c.FetchPollInterval, time.Second)
 	c.RetryBase = cmp.Or(c.RetryBase, time.Second)
+	c.ShutdownGrace = cmp.Or(c.ShutdownGrace, 20*time.Second)
 	c.JobTimeout = cmp.Or(c.JobTimeout, 5*time.Minute)
 	c.RescueAfter = cmp.Or(c.RescueAfter, c.JobTimeout+time.Minute)
 	c.LogLevel = cmp.Or(c.LogLevel, "info")
@@ -244,8 +252,11 @@ func (c Config) Validate() error {
 	if c.Workers < 1 || c.Workers > 10000 {
 		errs = append(errs, errors.New("LEPUS_WORKERS: must be 1..10000"))
 	}
-	if c.Kling.VideoSlots < 1 || c.Kling.ImageSlots < 9 {
-		errs = append(errs, errors.New("KLING_VIDEO_SLOTS must be >= 1 and KLING_IMAGE_SLOTS >= 9 (an image task may hold n = 9 slots)"))
+	if c.Kling.VideoSlots < 1 {
+		errs = append(errs, errors.New("KLING_VIDEO_SLOTS: must be at least 1"))
+	}
+	if c.Kling.ImageSlots < 1 {
+		errs = append(errs, errors.New("KLING_IMAGE_SLOTS: must be at least 1"))
 	}
 	if c.RescueAfter < c.JobTimeout {
 		errs = append(errs, errors.New("LEPUS_RESCUE_AFTER: must be at least LEPUS_JOB_TIMEOUT"))
@@ -268,6 +279,16 @@ func parseInt(name string, getenv func(string) string) (int, error) {
 		return 0, fmt.Errorf("%s: %q is not a whole number", name, v)
 	}
 	return n, nil
+}
+
+// parseSlots reads a pool size. Unlike other numbers, a set 0 is an error
+// rather than "use the default": an account with no slots cannot run tasks.
+func parseSlots(name string, getenv func(string) string) (int, error) {
+	n, err := parseInt(name, getenv)
+	if err == nil && strings.TrimSpace(getenv(name)) != "" && n < 1 {
+		return 0, fmt.Errorf("%s: %d; must be at least 1", name, n)
+	}
+	return n, err
 }
 
 func parseDuration(name string, getenv func(string) string) (time.Duration, error) {

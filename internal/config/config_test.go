@@ -61,7 +61,9 @@ func TestFromEnv_Errors(t *testing.T) {
 		{"BadCosts", map[string]string{"LEPUS_COSTS": "face_swap"}, "LEPUS_COSTS"},
 		{"BadAddr", map[string]string{"LEPUS_ADDR": "8080"}, "LEPUS_ADDR"},
 		{"BadPublicURL", map[string]string{"LEPUS_PUBLIC_URL": "lepus.example.com"}, "LEPUS_PUBLIC_URL"},
-		{"FewImageSlots", map[string]string{"KLING_IMAGE_SLOTS": "4"}, "KLING_IMAGE_SLOTS"},
+		{"NoImageSlots", map[string]string{"KLING_IMAGE_SLOTS": "0"}, "KLING_IMAGE_SLOTS"},
+		{"NegativeImageSlots", map[string]string{"KLING_IMAGE_SLOTS": "-2"}, "KLING_IMAGE_SLOTS"},
+		{"NoVideoSlots", map[string]string{"KLING_VIDEO_SLOTS": "0"}, "KLING_VIDEO_SLOTS"},
 		{"RescueBeforeTimeout", map[string]string{"LEPUS_JOB_TIMEOUT": "10m", "LEPUS_RESCUE_AFTER": "1m"}, "LEPUS_RESCUE_AFTER"},
 		{"BadLogLevel", map[string]string{"LEPUS_LOG_LEVEL": "loud"}, "LEPUS_LOG_LEVEL"},
 	} {
@@ -72,5 +74,18 @@ func TestFromEnv_Errors(t *testing.T) {
 				t.Fatalf("err = %v, want one naming %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestFromEnv_SmallAccount: an account of any size is accepted; a request
+// for more images than it runs at once is refused later, per request.
+func TestFromEnv_SmallAccount(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(env(map[string]string{"KLING_IMAGE_SLOTS": "2", "KLING_VIDEO_SLOTS": "1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Kling.ImageSlots != 2 || c.Kling.VideoSlots != 1 {
+		t.Fatalf("slots image %d video %d, want 2 and 1", c.Kling.ImageSlots, c.Kling.VideoSlots)
 	}
 }

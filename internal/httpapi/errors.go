@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -12,16 +13,35 @@ import (
 
 // statusOf maps each domain error kind to one HTTP status.
 var statusOf = map[string]int{
-	lepus.EInvalid:  http.StatusUnprocessableEntity,
-	lepus.ENotFound: http.StatusNotFound,
-	lepus.EConflict: http.StatusConflict,
-	lepus.ECredits:  http.StatusPaymentRequired,
-	lepus.EAuth:     http.StatusUnauthorized,
+	lepus.EInvalid:     http.StatusUnprocessableEntity,
+	lepus.ENotFound:    http.StatusNotFound,
+	lepus.EConflict:    http.StatusConflict,
+	lepus.ECredits:     http.StatusPaymentRequired,
+	lepus.EAuth:        http.StatusUnauthorized,
+	lepus.EUnavailable: http.StatusServiceUnavailable,
 }
 
+// retryAfterSeconds is the Retry-After sent with every 503: long enough for
+// a database failover or restart to make progress, short enough that a
+// client polling a task does not stall.
+const retryAfterSeconds = 5
+
+// unavailableDetail is what a client reads of an outage; the driver error
+// (host names, addresses) only goes to the log.
+const unavailableDetail = "the database is unavailable; try again shortly"
+
 // problem converts an error into a problem+json huma error. Internal errors
-// are logged and never shown to the client.
+// are logged and never shown to the client; an outage is logged at WARN
+// (nothing is broken in Lepus itself) and answered 503 with Retry-After.
 func problem(log *slog.Logger, err error) error {
+	code := lepus.ErrorCode(err)
+	if code == lepus.EUnavailable {
+		log.Warn("database unavailable", "error", err)
+		return huma.ErrorWithHeaders(
+			huma.NewError(http.StatusServiceUnavailable, unavailableDetail),
+			http.Header{"Retry-After": {strconv.Itoa(retryAfterSeconds)}},
+		)
+	}
 	var le *lepus.Error
 	if errors.As(err, &le) {
 		if status, ok := statusOf[le.Code]; ok {

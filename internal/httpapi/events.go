@@ -77,6 +77,8 @@ func registerEvents(api huma.API, h *handlers) {
 			select {
 			case <-ctx.Done():
 				return
+			case <-h.closing:
+				return
 			case <-wake:
 			case <-tick.C:
 			}

@@ -22,6 +22,9 @@ type Deps struct {
 	Version string
 	// Extra mounts additional plain handlers (the provider sandbox) by pattern.
 	Extra map[string]http.Handler
+	// Closing, when closed, ends every open event stream at once (the server
+	// is shutting down; clients reconnect to another process).
+	Closing <-chan struct{}
 }
 
 // NewHandler returns the whole HTTP surface. Every route is listed here.
@@ -33,7 +36,7 @@ func NewHandler(d Deps) http.Handler {
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
 	}
 	api := humago.New(mux, cfg)
-	h := &handlers{app: d.App, log: d.Logger, version: d.Version}
+	h := &handlers{app: d.App, log: d.Logger, version: d.Version, closing: d.Closing}
 	api.UseMiddleware(authMiddleware(api, d.Auth))
 
 	registerHealth(api, h)
@@ -89,6 +92,7 @@ type handlers struct {
 	app     *app.Service
 	log     *slog.Logger
 	version string
+	closing <-chan struct{} // nil: never
 }
 
 // secured marks an operation as needing a bearer token.

@@ -38,7 +38,7 @@ func (r *run) collect(ctx context.Context, i int, st *lepus.Stage) error {
 			return err
 		}
 	}
-	st.Phase = lepus.PhaseDone
+	st.Phase, st.StorageFailingSince = lepus.PhaseDone, nil
 	r.t.Progress = r.progress(i, 1)
 	r.t.Step = st.Name + ".done"
 	return r.save(ctx)
@@ -46,7 +46,7 @@ func (r *run) collect(ctx context.Context, i int, st *lepus.Stage) error {
 
 func (r *run) store(ctx context.Context, i int, st *lepus.Stage, j int, res *lepus.Result) (*lepus.Asset, error) {
 	body, err := r.openResult(ctx, st, res)
-	if err != nil && r.def.KeepProviderURL && (r.last || errors.Is(err, fetch.ErrForbiddenAddress)) {
+	if err != nil && r.def.KeepProviderURL && (r.lastTry(st) || errors.Is(err, fetch.ErrForbiddenAddress)) {
 		r.log.Warn("result download failed; keeping the provider URL", "stage", st.Name, "error", err)
 		r.t.AddNote(fmt.Sprintf("%s result %d could not be downloaded; its provider URL is kept (it may expire)", st.Name, j))
 		return r.e.Store.AssetUpsert(ctx, &lepus.Asset{TaskID: r.t.ID, UserID: r.t.UserID, Stage: st.Name, Index: j,
@@ -80,7 +80,7 @@ func (r *run) store(ctx context.Context, i int, st *lepus.Stage, j int, res *lep
 		a.StorageKey = r.def.StorageKey(r.t, st, j, path.Ext(a.StorageKey))
 	}
 	if a.Bytes, err = r.e.Blob.Put(ctx, a.StorageKey, a.Mime, rd); err != nil {
-		return nil, fmt.Errorf("store %s result %d: %w", st.Name, j, err)
+		return nil, &storageError{fmt.Errorf("store %s result %d: %w", st.Name, j, err)}
 	}
 	if a.Kind == lepus.AssetVideo {
 		if err := probeVideo(ctx, r.e.Blob, a); err != nil {
@@ -92,6 +92,12 @@ func (r *run) store(ctx context.Context, i int, st *lepus.Stage, j int, res *lep
 		return nil, fmt.Errorf("record asset: %w", err)
 	}
 	return a, nil
+}
+
+// lastTry reports whether a failure of stage st now would end it: its
+// retries are used up, or this is the queue's last attempt.
+func (r *run) lastTry(st *lepus.Stage) bool {
+	return r.last || st.Retries >= r.def.Policy.MaxRetries
 }
 
 // probeVideo reads a stored video's size, and its duration when the

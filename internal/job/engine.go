@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -38,8 +39,40 @@ type Engine struct {
 	SeedreamModel string
 	// Notify is told after every persisted change of a task (SSE wake-ups).
 	Notify func(taskID string)
-	Now    func() time.Time
-	Logger *slog.Logger
+	// Waker wakes the tasks a freed provider slot lets go on; set once the
+	// queue client exists.
+	Waker *Waker
+	// RetryBase is the first delay before a failed step is tried again;
+	// each retry of the stage doubles it, capped at 300 s. Default 1 s.
+	RetryBase time.Duration
+	// Running is the set of jobs this process works now (crash recovery).
+	Running Running
+	Now     func() time.Time
+	Logger  *slog.Logger
+
+	stopping atomic.Bool
+}
+
+// Stopping tells the engine that the process is shutting down: a run cut
+// short from now on is handed back to the queue without costing an attempt.
+func (e *Engine) Stopping() { e.stopping.Store(true) }
+
+// handover wakes the tasks waiting at the head of each provider pool's
+// line that now fit: called after anything gives units back.
+func (e *Engine) handover(ctx context.Context) {
+	if e.Waker == nil {
+		return
+	}
+	ws, err := e.Store.SlotNext(ctx)
+	if err != nil {
+		e.Logger.Warn("find tasks waiting for a provider slot", "error", err)
+		return
+	}
+	ids := make([]int64, 0, len(ws))
+	for _, w := range ws {
+		ids = append(ids, w.JobID)
+	}
+	e.Waker.Wake(ctx, ids...)
 }
 
 // run is the state of one Work call.
@@ -100,6 +133,7 @@ func (r *run) advance(ctx context.Context) error {
 	if err == nil {
 		r.log.Info("task completed", "refund", refund)
 		r.notify()
+		r.e.handover(ctx)
 	}
 	return err
 }
@@ -175,12 +209,6 @@ func (r *run) runStage(ctx context.Context, i int) error {
 		st.ExternalID = r.t.ID + "-" + st.Name
 	}
 	for st.Phase != lepus.PhaseDone && st.Phase != lepus.PhaseFailed {
-		// A result that is ready is collected even past the limit.
-		if st.Phase != lepus.PhaseCollect {
-			if err := r.checkSoftLimit(); err != nil {
-				return err
-			}
-		}
 		var err error
 		switch st.Phase {
 		case lepus.PhaseSubmit:
@@ -193,7 +221,7 @@ func (r *run) runStage(ctx context.Context, i int) error {
 			return permanent("internal", fmt.Sprintf("stage %s has unknown phase %q", st.Name, st.Phase), false)
 		}
 		if err != nil {
-			return err
+			return r.retryLater(ctx, st, err)
 		}
 	}
 	return nil
@@ -206,7 +234,11 @@ func (r *run) stageFailed(ctx context.Context, i int, te lepus.TaskError) error 
 	st.Phase, st.Error = lepus.PhaseFailed, &te
 	r.releaseSlot(ctx, st)
 	r.log.Info("stage failed; the task goes on", "stage", st.Name, "error_code", te.Code)
-	return r.save(ctx)
+	if err := r.save(ctx); err != nil {
+		return err
+	}
+	r.e.handover(ctx)
+	return nil
 }
 
 // save persists the task's progress; it is the step boundary.
@@ -236,9 +268,13 @@ func (r *run) settle(ctx context.Context, err error) error {
 		// slot taken after the cancel, and stop.
 		r.releaseSlots(ctx)
 		return nil
+	case ctx.Err() != nil && r.e.stopping.Load():
+		// Cut short by a shutdown: not a failed attempt. The slots stay
+		// held (a provider task may be running); the next run resumes.
+		r.log.Info("run interrupted by shutdown; handed back", "error", err)
+		return river.JobSnooze(0)
 	case ctx.Err() != nil && !r.last:
-		r.releaseSlots(ctx) // the run was cut short; the next run takes its slot again
-		return err
+		return err // the run was cut short; the next run resumes with its slots
 	case errors.As(err, &snooze):
 		return river.JobSnooze(snooze.d)
 	case errors.As(err, &perm):
@@ -271,6 +307,7 @@ func (r *run) fail(ctx context.Context, te lepus.TaskError) error {
 	}
 	r.log.Info("task failed", "error_code", te.Code, "error_message", te.Message)
 	r.notify()
+	r.e.handover(ctx)
 	return nil
 }
 
@@ -279,26 +316,37 @@ func (r *run) releaseSlots(ctx context.Context) {
 	defer cancel()
 	for _, st := range r.t.Stages {
 		if st.Slot != "" {
-			if err := r.e.Store.SlotRelease(context.WithoutCancel(ctx), slotHolder(r.t, &st)); err != nil {
+			if err := r.e.Store.SlotRelease(ctx, slotHolder(r.t, &st)); err != nil {
 				r.log.Warn("release provider slot", "error", err)
 			}
 		}
 	}
+	r.e.handover(ctx)
 }
 
+// checkSoftLimit fails the task once the provider has spent more than the
+// workflow's soft limit on it: the time from each stage's submission to the
+// provider's answer, summed. Time waiting for a slot and time Lepus was down
+// after the provider finished do not count.
 func (r *run) checkSoftLimit() error {
 	limit := r.def.Policy.SoftLimit
-	var first *time.Time
-	for _, st := range r.t.Stages {
-		if st.SubmittedAt != nil && (first == nil || st.SubmittedAt.Before(*first)) {
-			first = st.SubmittedAt
-		}
-	}
-	if limit <= 0 || first == nil {
+	if limit <= 0 {
 		return nil
 	}
-	if r.e.Now().Sub(*first) > limit {
-		return permanent("time_limit", fmt.Sprintf("the task ran past its time limit of %s", limit), true)
+	now := r.e.Now()
+	var spent time.Duration
+	for _, st := range r.t.Stages {
+		if st.SubmittedAt == nil || st.Sync {
+			continue
+		}
+		end := now
+		if st.ProviderDoneAt != nil {
+			end = *st.ProviderDoneAt
+		}
+		spent += end.Sub(*st.SubmittedAt)
+	}
+	if spent > limit {
+		return permanent("time_limit", fmt.Sprintf("the provider ran past the task's time limit of %s", limit), true)
 	}
 	return nil
 }
@@ -321,3 +369,21 @@ func (e *permanentError) Error() string { return e.taskErr.Message }
 func permanent(code, msg string, retryable bool) error {
 	return &permanentError{taskErr: lepus.TaskError{Code: code, Message: msg, Retryable: retryable}}
 }
+
+// Wake makes waiting jobs run now (app.Queue).
+func (e *Engine) Wake(ctx context.Context, jobIDs ...int64) {
+	if e.Waker != nil {
+		e.Waker.Wake(ctx, jobIDs...)
+	}
+}
+
+// Kick tells the workers a job is ready (app.Queue).
+func (e *Engine) Kick(ctx context.Context) {
+	if e.Waker != nil {
+		e.Waker.Kick(ctx)
+	}
+}
+
+// Handover wakes the tasks waiting for provider slots that are free now
+// (app.Queue).
+func (e *Engine) Handover(ctx context.Context) { e.handover(ctx) }

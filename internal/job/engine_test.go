@@ -86,7 +86,7 @@ func setup(t *testing.T, o options) *bundle {
 		Store: store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
 		Providers: map[string]job.Provider{workflow.ProviderKling: job.NewKlingProvider(kc), workflow.ProviderLLM: job.NewLLMProvider(nil)},
 		Slots:     map[string]int{workflow.PoolKlingImage: max(o.imageSlots, 10), workflow.PoolKlingVideo: 10},
-		Notify:    hub.Publish, Now: time.Now, Logger: logger,
+		Notify:    hub.Publish, RetryBase: 10 * time.Millisecond, Now: time.Now, Logger: logger,
 	}
 	if o.imageSlots > 0 {
 		engine.Slots[workflow.PoolKlingImage] = o.imageSlots
@@ -96,7 +96,7 @@ func setup(t *testing.T, o options) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	queue, err := job.NewClient(store.DB(), workers, job.QueueConfig{
+	queue, waker, err := job.NewClient(store.DB(), workers, job.QueueConfig{
 		Dialect: store.Dialect(), Workers: 20, FetchPollInterval: 10 * time.Millisecond,
 		RetryBase: 10 * time.Millisecond, Logger: logger,
 	})
@@ -104,6 +104,7 @@ func setup(t *testing.T, o options) *bundle {
 		t.Fatal(err)
 	}
 	kinds.Sweeper.Client = queue
+	engine.Waker = waker
 	if err := job.Migrate(ctx, store.DB(), job.QueueConfig{Dialect: store.Dialect(), Logger: logger}); err != nil {
 		t.Fatal(err)
 	}
@@ -114,10 +115,11 @@ func setup(t *testing.T, o options) *bundle {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = queue.Stop(stopCtx)
+		waker.Stop()
 	})
 	svc := &app.Service{
 		Store: store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
-		Enqueue: kinds.Enqueue(queue), CancelJob: job.CancelTx(queue), WakeJob: job.Wake(queue, logger),
+		Enqueue: kinds.Enqueue(queue), CancelJob: job.CancelTx(queue), Queue: engine,
 		Costs: config.DefaultCosts(), Grant: grant, PublicURL: "http://lepus.test", Mode: "live",
 		Hub: hub, Now: time.Now, Logger: logger,
 	}

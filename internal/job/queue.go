@@ -1,6 +1,7 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -13,7 +14,6 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 )
@@ -48,7 +48,10 @@ type QueueConfig struct {
 	// RescueAfter is how long a job may stay running before it is presumed
 	// lost with its process (kill -9) and retried. Default JobTimeout + 1 min.
 	RescueAfter time.Duration
-	Logger      *slog.Logger
+	// ProcessID names this process as River's client (in attempted_by), so
+	// its jobs can be handed back if it dies. Default: River's own.
+	ProcessID string
+	Logger    *slog.Logger
 }
 
 func driver(db *sql.DB, cfg QueueConfig) riverdriver.Driver[*sql.Tx] {
@@ -58,7 +61,7 @@ func driver(db *sql.DB, cfg QueueConfig) riverdriver.Driver[*sql.Tx] {
 		}
 		return riverdatabasesql.New(db)
 	}
-	return riversqlite.New(db)
+	return newKickDriver(db)
 }
 
 // Migrate creates or upgrades River's tables.
@@ -73,11 +76,16 @@ func Migrate(ctx context.Context, db *sql.DB, cfg QueueConfig) error {
 	return nil
 }
 
+// fetchCooldown is the least time between two fetches of one producer;
+// a wake-up within it waits for its end.
+const fetchCooldown = 20 * time.Millisecond
+
 // NewClient builds the River client with Lepus's retry policy and the
-// workers registered by Register.
-func NewClient(db *sql.DB, workers *river.Workers, cfg QueueConfig) (*Client, error) {
+// workers registered by Register, and the Waker that makes its jobs run now.
+func NewClient(db *sql.DB, workers *river.Workers, cfg QueueConfig) (*Client, *Waker, error) {
 	jobTimeout := cmpDur(cfg.JobTimeout, DefaultJobTimeout)
 	rc := &river.Config{
+		ID:                   cfg.ProcessID,
 		Logger:               cfg.Logger,
 		RetryPolicy:          &backoff{base: cmpDur(cfg.RetryBase, time.Second), cap: 300 * time.Second},
 		JobTimeout:           jobTimeout,
@@ -87,15 +95,16 @@ func NewClient(db *sql.DB, workers *river.Workers, cfg QueueConfig) (*Client, er
 	if cfg.Workers > 0 {
 		poll := cmpDur(cfg.FetchPollInterval, time.Second)
 		rc.FetchPollInterval = poll
-		rc.FetchCooldown = min(poll, 100*time.Millisecond)
+		rc.FetchCooldown = min(poll, fetchCooldown)
 		rc.Queues = map[string]river.QueueConfig{QueueName: {MaxWorkers: cfg.Workers}}
 		rc.PeriodicJobs = []*river.PeriodicJob{periodicSweep()}
 	}
-	c, err := river.NewClient(driver(db, cfg), rc)
+	d := driver(db, cfg)
+	c, err := river.NewClient(d, rc)
 	if err != nil {
-		return nil, fmt.Errorf("river client: %w", err)
+		return nil, nil, fmt.Errorf("river client: %w", err)
 	}
-	return c, nil
+	return c, newWaker(c, d, cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))), nil
 }
 
 // backoff is exponential backoff capped like the old Celery tasks
@@ -130,36 +139,6 @@ func CancelTx(c *Client) func(ctx context.Context, tx *sql.Tx, jobID int64) erro
 		if err != nil && !errors.Is(err, rivertype.ErrNotFound) {
 			return fmt.Errorf("cancel job %d: %w", jobID, err)
 		}
-		return nil
-	}
-}
-
-// Wake returns a function that makes a waiting (snoozed) job run now, for
-// provider callbacks. A job still running when the callback arrives (or
-// whose snooze River's batch completer has not written yet) cannot be
-// retried, so Wake keeps trying in the background for a few seconds until
-// the job has parked; it returns at once.
-func Wake(c *Client, logger *slog.Logger) func(ctx context.Context, jobID int64) error {
-	return func(ctx context.Context, jobID int64) error {
-		go func() {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			for delay := 25 * time.Millisecond; ; delay *= 2 {
-				j, err := c.JobRetry(ctx, jobID)
-				if err != nil {
-					logger.Debug("wake job", "job_id", jobID, "error", err)
-					return
-				}
-				if j.State != rivertype.JobStateRunning || delay > 3*time.Second {
-					return
-				}
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(delay):
-				}
-			}
-		}()
 		return nil
 	}
 }

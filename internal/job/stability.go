@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/lepus-ai/lepus/internal/fetch"
@@ -15,22 +17,49 @@ import (
 	"github.com/lepus-ai/lepus/internal/workflow"
 )
 
+// StabilityMinPoll is the least time between two requests about one
+// Stability result: Stability warns that polling a result more often than
+// once every 10 s is rate limited (other-providers.md §1.2). No setting
+// lowers it, LEPUS_POLL_INTERVAL included.
+const StabilityMinPoll = 10 * time.Second
+
+// testMinPoll, when positive, replaces StabilityMinPoll in providers built
+// afterwards; only SetStabilityMinPollForTests sets it.
+var testMinPoll atomic.Int64
+
+// SetStabilityMinPollForTests makes Stability providers built afterwards
+// space requests about a result d apart instead of StabilityMinPoll, for
+// tests whose Stability is a sandbox that asks for less. It panics outside a
+// test binary, so a real process always keeps the 10 s floor. (The simpler
+// alternatives both break the contract or the tests: taking the floor from
+// configuration lets an operator poll the real Stability too fast, and a
+// fixed 10 s makes every relight test wait 20 s.)
+func SetStabilityMinPollForTests(d time.Duration) {
+	if !testing.Testing() {
+		panic("job: SetStabilityMinPollForTests called outside a test")
+	}
+	testMinPoll.Store(int64(d))
+}
+
 // stabilityProvider adapts the Stability relight client to Provider.
 // Stability takes the subject image as a file, so Submit downloads it and
 // fits it to Stability's pixel and size limits first. Its results need the
-// API key to download (ResultOpener), and it asks for requests at least
-// retrieveAfter apart.
+// API key to download (ResultOpener), and it asks for requests about one
+// result at least minPoll apart.
 type stabilityProvider struct {
-	client        *stability.Client
-	fetch         *fetch.Client
-	retrieveAfter time.Duration
+	client  *stability.Client
+	fetch   *fetch.Client
+	minPoll time.Duration
 }
 
 // NewStabilityProvider returns the Provider for stages whose Provider is
-// "stability"; minPoll is the spacing Stability asks for between requests
-// about one result (10 s).
-func NewStabilityProvider(c *stability.Client, f *fetch.Client, minPoll time.Duration) Provider {
-	return &stabilityProvider{client: c, fetch: f, retrieveAfter: minPoll}
+// "stability". Its requests about one result are StabilityMinPoll apart.
+func NewStabilityProvider(c *stability.Client, f *fetch.Client) Provider {
+	minPoll := StabilityMinPoll
+	if d := time.Duration(testMinPoll.Load()); d > 0 {
+		minPoll = d
+	}
+	return &stabilityProvider{client: c, fetch: f, minPoll: minPoll}
 }
 
 // maxSubjectDownload bounds the subject image Lepus downloads.
@@ -76,7 +105,14 @@ func (p *stabilityProvider) Find(context.Context, *lepus.Stage) (string, bool, e
 	return "", false, nil
 }
 
+// Poll asks for the result once. It first raises the stage's poll interval
+// to minPoll: the engine spaces the stage's polls by that interval when it is
+// set, and a workflow-wide override (LEPUS_POLL_INTERVAL) clears the
+// relight stage's own 10 s advice. Raising it here keeps the floor with the
+// provider that owns the rule, whatever the workflow says, and it is saved
+// with the stage, so it holds after a restart too.
 func (p *stabilityProvider) Poll(ctx context.Context, st *lepus.Stage) (*PollResult, error) {
+	st.PollInterval = max(st.PollInterval, p.minPoll)
 	res, err := p.client.Result(ctx, st.ProviderTaskID)
 	if errors.Is(err, stability.ErrInProgress) {
 		return &PollResult{State: PollRunning}, nil
@@ -89,7 +125,7 @@ func (p *stabilityProvider) Poll(ctx context.Context, st *lepus.Stage) (*PollRes
 		return &PollResult{State: PollFailed, Code: "content_filtered",
 			Message: "Stability's content filter blocked the result (CONTENT_FILTERED)"}, nil
 	}
-	return &PollResult{State: PollSucceeded, RetrieveAfter: p.retrieveAfter,
+	return &PollResult{State: PollSucceeded, RetrieveAfter: p.minPoll,
 		Results: []lepus.Result{{Kind: lepus.AssetImage, URL: "stability:results/" + st.ProviderTaskID}}}, nil
 }
 

@@ -14,8 +14,17 @@ import (
 // MaxSlotWait bounds how long a stage waits for a free provider slot.
 const MaxSlotWait = time.Hour
 
-// slotWait is how long a task waits before asking again for a provider slot.
-func (r *run) slotWait() error { return snooze(r.def.Policy.PollInterval) }
+// slotWaitSafety is how long a task waiting for a provider slot sleeps if
+// no freed slot wakes it first: the wake-up on release is the path, this
+// timer only the safety net.
+const slotWaitSafety = 30 * time.Second
+
+// slotWait waits for a slot of our own pool: a release wakes the task.
+func (r *run) slotWait() error { return snooze(max(slotWaitSafety, r.def.Policy.PollInterval)) }
+
+// busyWait waits after the provider itself said it is busy (Kling 1303):
+// no release of ours will say when, so it looks again after a poll interval.
+func (r *run) busyWait() error { return snooze(r.def.Policy.PollInterval) }
 
 // submit builds (once) and sends the stage's provider request. The attempt
 // is persisted before the call, so a retry after a crash first asks the
@@ -112,7 +121,7 @@ func (r *run) call(ctx context.Context, i int, st *lepus.Stage, p Provider) erro
 		return r.providerError(st, "call", err)
 	}
 	now := r.e.Now()
-	st.Output, st.SubmittedAt, st.Phase = out, &now, lepus.PhaseDone
+	st.Output, st.SubmittedAt, st.ProviderDoneAt, st.Phase = out, &now, &now, lepus.PhaseDone
 	if len(results) > 0 {
 		st.Results, st.Phase = results, lepus.PhaseCollect
 	}
@@ -152,6 +161,10 @@ func (r *run) wait(ctx context.Context, i int, st *lepus.Stage) error {
 		return r.providerError(st, "poll", err)
 	}
 	st.Polls++
+	if res.State != PollRunning {
+		now := r.e.Now()
+		st.ProviderDoneAt = &now
+	}
 	switch res.State {
 	case PollSucceeded:
 		st.Results = res.Results
@@ -166,10 +179,15 @@ func (r *run) wait(ctx context.Context, i int, st *lepus.Stage) error {
 			return err
 		}
 		r.releaseSlot(ctx, st)
+		r.e.handover(ctx)
 		return nil
 	case PollFailed:
 		r.releaseSlot(ctx, st)
 		return permanent(cmpOr(res.Code, "provider_failed"), fmt.Sprintf("%s failed the %s step: %s", st.Provider, st.Name, res.Message), false)
+	}
+	if err := r.checkSoftLimit(); err != nil {
+		r.releaseSlot(ctx, st)
+		return err
 	}
 	pol := r.def.Policy
 	if st.PollInterval > 0 {
@@ -206,7 +224,7 @@ func (r *run) providerError(st *lepus.Stage, op string, err error) error {
 	switch p.Classify(err) {
 	case OutcomeBusy:
 		r.log.Info("provider has no free slot; waiting", "stage", st.Name, "op", op)
-		return r.slotWait()
+		return r.busyWait()
 	case OutcomeReject:
 		return permanent("provider_rejected", fmt.Sprintf("%s rejected the %s request: %v", st.Provider, st.Name, err), false)
 	case OutcomeAccount:

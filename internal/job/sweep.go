@@ -69,6 +69,7 @@ func (e *Engine) failLost(ctx context.Context, taskID, why string) error {
 		if e.Notify != nil {
 			e.Notify(taskID)
 		}
+		e.handover(ctx)
 	}
 	return nil
 }

@@ -63,6 +63,8 @@ type worker[K kind] struct {
 }
 
 func (w *worker[K]) Work(ctx context.Context, j *river.Job[Args[K]]) (err error) {
+	w.e.Running.add(j.ID)
+	defer w.e.Running.remove(j.ID)
 	defer func() {
 		if v := recover(); v != nil {
 			w.e.Logger.Error("panic in task", "task_id", j.Args.TaskID, "panic", v, "stack", string(debug.Stack()))

@@ -73,14 +73,35 @@ type Store interface {
 	CreditLedger(ctx context.Context, userID string, limit int) ([]LedgerEntry, error)
 
 	// SlotAcquire takes cost units of a provider concurrency pool for holder
-	// if the pool's used units plus cost stay within capacity. It is atomic
+	// if the pool's used units plus cost stay within capacity and no older
+	// waiter is ahead (first come first served); otherwise the holder joins
+	// the pool's waiting line, keeping its place on later calls. It is atomic
 	// across processes and idempotent per holder (a holder that already has
 	// its slot gets true again without taking more).
 	SlotAcquire(ctx context.Context, p *SlotAcquireParams) (bool, error)
-	// SlotRelease gives back the holder's units; releasing twice is a no-op.
+	// SlotRelease gives back the holder's units (and its place in a waiting
+	// line); releasing twice is a no-op.
 	SlotRelease(ctx context.Context, holder string) error
+	// SlotNext returns the waiters at the head of each pool's line whose
+	// units fit in what is free now, oldest first: the tasks to wake.
+	SlotNext(ctx context.Context) ([]SlotWaiter, error)
 	// SlotUsage returns the units in use in a pool.
 	SlotUsage(ctx context.Context, pool string) (int, error)
+
+	// ProcessBeat records that a job-running process is alive.
+	ProcessBeat(ctx context.Context, p *Process) error
+	// ProcessLive returns the ids of processes that beat within lapse.
+	ProcessLive(ctx context.Context, lapse time.Duration) (map[string]bool, error)
+	// ProcessDelete removes process id (and long-lapsed ones), or, with
+	// keep set, every process but keep.
+	ProcessDelete(ctx context.Context, id, keep string) error
+}
+
+// Process is a running lepus process that works jobs.
+type Process struct {
+	ID   string
+	Host string
+	PID  int
 }
 
 // TaskCreateParams are the inputs of Store.TaskCreate. Task carries ID,
@@ -132,6 +153,13 @@ type SlotAcquireParams struct {
 	Holder   string // e.g. "<task id>/image"
 	TaskID   string
 	Cost     int
+}
+
+// SlotWaiter is a task waiting for units of a provider pool.
+type SlotWaiter struct {
+	Pool   string
+	TaskID string
+	JobID  int64
 }
 
 // LedgerEntry is one credit movement.

@@ -139,8 +139,18 @@ type Stage struct {
 	Slot     string `json:"slot,omitempty"`
 	SlotCost int    `json:"slot_cost,omitempty"`
 	Polls    int    `json:"polls,omitempty"`
-	// SubmittedAt is when the provider accepted the stage.
-	SubmittedAt *time.Time `json:"submitted_at,omitempty"`
+	// SubmittedAt is when the provider accepted the stage, and
+	// ProviderDoneAt when Lepus saw it end there: the provider's time, which
+	// the soft time limit counts.
+	SubmittedAt    *time.Time `json:"submitted_at,omitempty"`
+	ProviderDoneAt *time.Time `json:"provider_done_at,omitempty"`
+	// Retries counts the stage's failed steps retried so far: each stage
+	// has its own budget (the workflow's MaxRetries).
+	Retries int `json:"retries,omitempty"`
+	// StorageFailingSince is when saving the stage's results to blob storage
+	// started failing; nil while it works. Storage outages are retried for
+	// up to the stage's time limit, not counted as retries.
+	StorageFailingSince *time.Time `json:"storage_failing_since,omitempty"`
 	Results     []Result   `json:"results,omitempty"`
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lepus-ai/lepus/internal/provider/kling"
 	"github.com/lepus-ai/lepus/internal/sandbox"
@@ -84,7 +85,9 @@ func TestSandbox_LostResponse(t *testing.T) {
 
 func TestSandbox_Concurrency(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(c *sandbox.Config) { c.Concurrency = 3 })
+	// Tasks run for an hour, so they end only when the test ends them
+	// (FailTask): no step depends on how fast the machine is.
+	b := setup(t, func(c *sandbox.Config) { c.Concurrency, c.ImageLatency, c.VideoLatency = 3, time.Hour, time.Hour })
 	ctx := context.Background()
 	if _, err := b.client.Create(ctx, kling.PathOmniImage, kling.OmniImageRequest{Prompt: "x", N: 2, ExternalTaskID: "c-1"}); err != nil {
 		t.Fatal(err)
@@ -102,6 +105,9 @@ func TestSandbox_Concurrency(t *testing.T) {
 	if _, err := b.client.Create(ctx, kling.PathOmniVideo, kling.OmniVideoRequest{Prompt: "x", AspectRatio: "16:9", ExternalTaskID: "c-3"}); err != nil {
 		t.Fatalf("video within cap: %v", err)
 	}
+	// Ending a task, whatever its outcome, frees its slots.
+	b.sb.FailTask("c-1", "ended by the test")
+	b.sb.FailTask("c-3", "ended by the test")
 	b.wait(t, kling.PathOmniImage, "c-1")
 	b.wait(t, kling.PathOmniVideo, "c-3")
 	if _, err := b.client.Create(ctx, kling.PathOmniImage, kling.OmniImageRequest{Prompt: "x", N: 2, ExternalTaskID: "c-2"}); err != nil {

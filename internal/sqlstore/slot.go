@@ -3,20 +3,18 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/lepus-ai/lepus/internal/lepus"
 )
 
-// errPoolFull makes SlotAcquire roll back when the units do not fit.
-var errPoolFull = errors.New("pool full")
-
-// SlotAcquire takes p.Cost units of p.Pool for p.Holder. The holder row is
-// inserted first (ON CONFLICT DO NOTHING makes a second acquire by the same
-// holder a no-op that answers true), then a conditional UPDATE takes the
-// units only if they fit; on both databases the UPDATE's row lock is what
-// makes concurrent acquirers from several processes safe.
+// SlotAcquire takes p.Cost units of p.Pool for p.Holder, first come first
+// served: the units go to the holder only if they fit and no older waiter of
+// the pool is ahead of it; otherwise the holder joins (or keeps its place
+// in) the pool's waiting line and SlotAcquire answers false. A holder that
+// already has its units gets true again without taking more. Every step
+// runs in one transaction; on both databases the pool row's update lock
+// serialises concurrent acquirers from several processes.
 func (s *Store) SlotAcquire(ctx context.Context, p *lepus.SlotAcquireParams) (bool, error) {
 	if p == nil || p.Pool == "" || p.Holder == "" || p.Cost <= 0 || p.Capacity < 0 {
 		return false, lepus.Errorf(lepus.EInvalid, "slot needs a pool, a holder, a cost > 0 and a capacity >= 0")
@@ -29,48 +27,99 @@ func (s *Store) SlotAcquire(ctx context.Context, p *lepus.SlotAcquireParams) (bo
 		if err := lockRunningTask(ctx, tx, p.TaskID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO provider_slot (holder, pool, task_id, cost, acquired_at)
+		var held int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM provider_slot WHERE holder = $1`, p.Holder).Scan(&held); err != nil {
+			return fmt.Errorf("find slot: %w", err)
+		}
+		if held > 0 {
+			acquired = true
+			return nil
+		}
+		// The pool row is the lock every acquirer of the pool takes.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO provider_pool (name, used, capacity) VALUES ($1, 0, $2)
+			ON CONFLICT (name) DO UPDATE SET capacity = excluded.capacity`, p.Pool, p.Capacity); err != nil {
+			return fmt.Errorf("lock pool: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO slot_waiter (holder, pool, task_id, cost, since)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (holder) DO NOTHING`,
-			p.Holder, p.Pool, p.TaskID, p.Cost, s.d.ts(now))
+			p.Holder, p.Pool, p.TaskID, p.Cost, s.d.ts(now)); err != nil {
+			return fmt.Errorf("join waiting line: %w", err)
+		}
+		// The units of every older waiter are kept for them: the holder
+		// goes only if they and its own fit.
+		var ahead int
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(w.cost), 0) FROM slot_waiter w, slot_waiter me
+			WHERE me.holder = $1 AND w.pool = me.pool AND w.holder <> me.holder
+			  AND (w.since < me.since OR (w.since = me.since AND w.holder < me.holder))`, p.Holder).Scan(&ahead); err != nil {
+			return fmt.Errorf("check waiting line: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE provider_pool SET used = used + $2
+			WHERE name = $1 AND used + $2 + $4 <= $3`, p.Pool, p.Cost, p.Capacity, ahead)
 		if err != nil {
-			return fmt.Errorf("insert slot: %w", err)
+			return fmt.Errorf("take units: %w", err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			acquired = err == nil // already held by this holder
-			return err
+			return err // no room for it yet: it keeps its place in line
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO provider_pool (name, used) VALUES ($1, 0)
-			ON CONFLICT (name) DO NOTHING`, p.Pool); err != nil {
-			return fmt.Errorf("ensure pool: %w", err)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM slot_waiter WHERE holder = $1`, p.Holder); err != nil {
+			return fmt.Errorf("leave waiting line: %w", err)
 		}
-		res, err = tx.ExecContext(ctx, `UPDATE provider_pool SET used = used + $2
-			WHERE name = $1 AND used + $2 <= $3`, p.Pool, p.Cost, p.Capacity)
-		if err != nil {
-			return fmt.Errorf("take units: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("take units: %w", err)
-		}
-		if n == 0 {
-			return errPoolFull // roll back the holder row
+		if _, err := tx.ExecContext(ctx, `INSERT INTO provider_slot (holder, pool, task_id, cost, acquired_at)
+			VALUES ($1, $2, $3, $4, $5)`, p.Holder, p.Pool, p.TaskID, p.Cost, s.d.ts(now)); err != nil {
+			return fmt.Errorf("insert slot: %w", err)
 		}
 		acquired = true
 		return nil
 	})
-	if errors.Is(err, errPoolFull) {
-		return false, nil
-	}
 	if err != nil {
 		return false, fmt.Errorf("acquire slot: %w", err)
 	}
 	return acquired, nil
 }
 
+// SlotNext returns, for every pool, the waiters at the head of its line
+// whose units fit in what is free now, oldest first, with their tasks'
+// jobs: the ones to wake after units were given back.
+func (s *Store) SlotNext(ctx context.Context) ([]lepus.SlotWaiter, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT w.pool, w.task_id, w.cost, p.capacity - p.used, coalesce(t.job_id, 0)
+		FROM slot_waiter w JOIN provider_pool p ON p.name = w.pool LEFT JOIN task t ON t.id = w.task_id
+		ORDER BY w.pool, w.since, w.holder`)
+	if err != nil {
+		return nil, fmt.Errorf("slot waiters: %w", err)
+	}
+	defer rows.Close()
+	var out []lepus.SlotWaiter
+	free := map[string]int{}
+	blocked := map[string]bool{}
+	for rows.Next() {
+		var w lepus.SlotWaiter
+		var cost, avail int
+		if err := rows.Scan(&w.Pool, &w.TaskID, &cost, &avail, &w.JobID); err != nil {
+			return nil, fmt.Errorf("slot waiters: %w", err)
+		}
+		if _, ok := free[w.Pool]; !ok {
+			free[w.Pool] = avail
+		}
+		if blocked[w.Pool] || cost > free[w.Pool] {
+			blocked[w.Pool] = true // first come first served: nobody passes the head
+			continue
+		}
+		free[w.Pool] -= cost
+		out = append(out, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("slot waiters: %w", err)
+	}
+	return out, nil
+}
+
 // SlotRelease gives back the holder's units. Only the transaction that
 // deletes the holder row decrements the pool, so a double release is a no-op.
 func (s *Store) SlotRelease(ctx context.Context, holder string) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM slot_waiter WHERE holder = $1`, holder); err != nil {
+			return err
+		}
 		return releaseSlots(ctx, tx, `DELETE FROM provider_slot WHERE holder = $1 RETURNING pool, cost`, holder)
 	})
 	if err != nil {
@@ -94,6 +143,9 @@ func (s *Store) SlotUsage(ctx context.Context, pool string) (int, error) {
 
 // releaseTaskSlots frees every slot a task holds.
 func (s *Store) releaseTaskSlots(ctx context.Context, tx *sql.Tx, taskID string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM slot_waiter WHERE task_id = $1`, taskID); err != nil {
+		return fmt.Errorf("leave waiting lines: %w", err)
+	}
 	if err := releaseSlots(ctx, tx, `DELETE FROM provider_slot WHERE task_id = $1 RETURNING pool, cost`, taskID); err != nil {
 		return fmt.Errorf("release task slots: %w", err)
 	}

@@ -52,15 +52,90 @@ func (su suite) testSlot(t *testing.T) {
 		if acquire(t, s, "b", 3, 2) {
 			t.Fatal("b: acquired beyond capacity")
 		}
-		if !acquire(t, s, "c", 3, 1) {
-			t.Fatal("c: want acquired")
+		// First come, first served: c would fit, but b waits ahead of it.
+		if acquire(t, s, "c", 3, 1) {
+			t.Fatal("c: acquired ahead of b, which waited first")
 		}
-		wantUsage(t, s, "kling", 3)
-		// The refused holder left nothing behind.
+		wantUsage(t, s, "kling", 2)
+		// A refused holder that gives up leaves the line and holds nothing.
 		if err := s.SlotRelease(ctx, "b"); err != nil {
 			t.Fatalf("SlotRelease(b): %v", err)
 		}
+		wantUsage(t, s, "kling", 2)
+		if !acquire(t, s, "c", 3, 1) {
+			t.Fatal("c: want acquired once b left the line")
+		}
 		wantUsage(t, s, "kling", 3)
+	})
+
+	t.Run("HandoverOrder", func(t *testing.T) {
+		t.Parallel()
+		s, _ := su.open(t, time.Millisecond)
+		for _, id := range []string{"tsk_h", "tsk_w1", "tsk_w2", "tsk_w3"} {
+			create(t, s, newTask(id, "u1"), 100)
+		}
+		take := func(task string, cost int) bool {
+			t.Helper()
+			ok, err := s.SlotAcquire(ctx, &lepus.SlotAcquireParams{Pool: "kling", Capacity: 2, Holder: task + "/image", TaskID: task, Cost: cost})
+			if err != nil {
+				t.Fatalf("SlotAcquire(%s): %v", task, err)
+			}
+			return ok
+		}
+		next := func() []string {
+			t.Helper()
+			ws, err := s.SlotNext(ctx)
+			if err != nil {
+				t.Fatalf("SlotNext: %v", err)
+			}
+			var ids []string
+			for _, w := range ws {
+				ids = append(ids, w.TaskID)
+			}
+			return ids
+		}
+		if !take("tsk_h", 2) {
+			t.Fatal("tsk_h: want acquired")
+		}
+		// Three tasks queue up, in this order.
+		for _, id := range []string{"tsk_w1", "tsk_w2", "tsk_w3"} {
+			if take(id, 1) {
+				t.Fatalf("%s: acquired from a full pool", id)
+			}
+		}
+		if got := next(); len(got) != 0 {
+			t.Fatalf("nothing is free, yet SlotNext = %v", got)
+		}
+		// Asking again keeps a waiter's place: w3 does not pass w1.
+		if take("tsk_w3", 1) {
+			t.Fatal("tsk_w3: acquired from a full pool")
+		}
+		if err := s.SlotRelease(ctx, "tsk_h/image"); err != nil {
+			t.Fatal(err)
+		}
+		// Two units free: the two longest-waiting tasks, in order.
+		if got := fmt.Sprint(next()); got != "[tsk_w1 tsk_w2]" {
+			t.Fatalf("SlotNext = %s, want [tsk_w1 tsk_w2]", got)
+		}
+		if take("tsk_w3", 1) {
+			t.Fatal("tsk_w3 took a unit ahead of w1 and w2")
+		}
+		// Woken together, they may run in any order: w2 first is fine,
+		// since w1's unit is kept for it.
+		if !take("tsk_w2", 1) || !take("tsk_w1", 1) {
+			t.Fatal("the woken waiters could not take their units")
+		}
+		// A task that ends leaves the line: w3 is next once a unit frees.
+		if _, err := s.TaskFinish(ctx, &lepus.TaskFinishParams{ID: "tsk_w1", Status: lepus.StatusCanceled}); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(next()); got != "[tsk_w3]" {
+			t.Fatalf("SlotNext = %s, want [tsk_w3]", got)
+		}
+		if !take("tsk_w3", 1) {
+			t.Fatal("tsk_w3: want acquired")
+		}
+		wantUsage(t, s, "kling", 2)
 	})
 
 	t.Run("IdempotentHolder", func(t *testing.T) {
@@ -111,6 +186,11 @@ func (su suite) testSlot(t *testing.T) {
 						return
 					}
 					if !ok {
+						// Give up: leave the waiting line.
+						if err := s.SlotRelease(ctx, holder); err != nil {
+							errs <- err
+							return
+						}
 						continue
 					}
 					wins.Add(1)

@@ -1,0 +1,167 @@
+package job_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/lepus-ai/lepus/internal/app"
+	"github.com/lepus-ai/lepus/internal/blob"
+	"github.com/lepus-ai/lepus/internal/config"
+	"github.com/lepus-ai/lepus/internal/fetch"
+	"github.com/lepus-ai/lepus/internal/job"
+	"github.com/lepus-ai/lepus/internal/lepus"
+	"github.com/lepus-ai/lepus/internal/provider/stability"
+	"github.com/lepus-ai/lepus/internal/sample"
+	"github.com/lepus-ai/lepus/internal/sandbox"
+	"github.com/lepus-ai/lepus/internal/sqlstore"
+	"github.com/lepus-ai/lepus/internal/sqlstore/sqlstoretest"
+	"github.com/lepus-ai/lepus/internal/workflow"
+)
+
+// TestStabilityProvider_DefaultFloor: without the test hook a Stability
+// stage polls 10 s apart and its result is fetched 10 s after the last
+// poll, even when the workflow asks for faster polls (LEPUS_POLL_INTERVAL).
+// Not parallel: TestStabilityProvider_PollSpacing sets the hook.
+func TestStabilityProvider_DefaultFloor(t *testing.T) {
+	if job.StabilityMinPoll != 10*time.Second {
+		t.Fatalf("StabilityMinPoll = %s, want 10s", job.StabilityMinPoll)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		w.Header().Set("finish-reason", "SUCCESS")
+		_, _ = w.Write([]byte("png"))
+	}))
+	t.Cleanup(srv.Close)
+	p := job.NewStabilityProvider(stability.NewClient(stability.Config{BaseURL: srv.URL, APIKey: "k"}), fetch.New(fetch.Config{AllowPrivate: true}))
+	st := &lepus.Stage{Name: "image", ProviderTaskID: "abc", PollInterval: time.Second}
+	res, err := p.Poll(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.PollInterval != 10*time.Second || res.RetrieveAfter != 10*time.Second {
+		t.Fatalf("poll interval %s, retrieve after %s; want 10s and 10s", st.PollInterval, res.RetrieveAfter)
+	}
+}
+
+// TestStabilityProvider_PollSpacing runs a relight through the real engine
+// with polls overridden to 10 ms (as LEPUS_POLL_INTERVAL does) against a
+// Stability that answers 429 to requests closer than its spacing, and
+// checks that every request about the result came at least the provider's
+// floor after the one before. The floor is lowered to 200 ms through the
+// test hook so the test is quick; time only ever widens the gaps it checks.
+// Not parallel: it sets the process-wide hook (restored at the end).
+func TestStabilityProvider_PollSpacing(t *testing.T) {
+	const floor = 200 * time.Millisecond
+	job.SetStabilityMinPollForTests(floor)
+	t.Cleanup(func() { job.SetStabilityMinPollForTests(0) })
+
+	sb := sandbox.New(sandbox.Config{RelightLatency: 3 * floor, StabilityMinPoll: floor})
+	t.Cleanup(sb.Close)
+	var mu sync.Mutex
+	var polls []time.Time
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2beta/results/") {
+			mu.Lock()
+			polls = append(polls, time.Now())
+			mu.Unlock()
+		}
+		sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(provider.Close)
+	svc, store := stabilityEngine(t, provider.URL)
+
+	task, _, err := svc.CreateTask(context.Background(), app.CreateTaskParams{UserID: "rita", Type: "enhance_style",
+		Request: &workflow.RelightRequest{ImageURL: imageServer(t) + "/scene.png"}})
+	if err != nil {
+		t.Fatalf("create relight: %v", err)
+	}
+	done := (&bundle{store: store}).waitEnded(t, task.ID)
+	requireStatus(t, done, lepus.StatusCompleted)
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(polls) < 3 { // at least one poll in progress, one done, one fetch
+		t.Fatalf("%d requests about the result; want at least 3", len(polls))
+	}
+	for i := 1; i < len(polls); i++ {
+		if gap := polls[i].Sub(polls[i-1]); gap < floor {
+			t.Fatalf("request %d came %s after the one before; want at least %s", i, gap, floor)
+		}
+	}
+	if st := sb.Stats(); st.RelightRateLimited != 0 {
+		t.Fatalf("Stability refused %d polls as too frequent", st.RelightRateLimited)
+	}
+}
+
+// stabilityEngine is a real engine and queue on SQLite whose only provider
+// is Stability at baseURL, with every workflow's polls overridden to 10 ms.
+func stabilityEngine(t *testing.T, baseURL string) (*app.Service, *sqlstore.Store) {
+	t.Helper()
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	store, _ := sqlstoretest.Open(t, sqlstore.DialectSQLite)
+	bucket, err := blob.Open(ctx, "mem://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetcher := fetch.New(fetch.Config{AllowPrivate: true})
+	workflows := workflow.NewRegistry(10 * time.Millisecond)
+	sc := stability.NewClient(stability.Config{BaseURL: baseURL, APIKey: "sandbox-stability-key"})
+	engine := &job.Engine{
+		Store: store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
+		Providers: map[string]job.Provider{workflow.ProviderStability: job.NewStabilityProvider(sc, fetcher)},
+		Now:       time.Now, Logger: logger,
+	}
+	workers := river.NewWorkers()
+	kinds, err := job.Register(workers, engine, workflows, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qcfg := job.QueueConfig{Dialect: store.Dialect(), Workers: 4, FetchPollInterval: 10 * time.Millisecond,
+		RetryBase: 10 * time.Millisecond, Logger: logger}
+	queue, waker, err := job.NewClient(store.DB(), workers, qcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds.Sweeper.Client = queue
+	engine.Waker = waker
+	if err := job.Migrate(ctx, store.DB(), qcfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := queue.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = queue.Stop(stopCtx)
+		waker.Stop()
+	})
+	svc := &app.Service{
+		Store: store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
+		Enqueue: kinds.Enqueue(queue), CancelJob: job.CancelTx(queue), Queue: engine,
+		Costs: config.DefaultCosts(), Grant: grant, PublicURL: "http://lepus.test", Mode: "live",
+		Hub: app.NewHub(), Now: time.Now, Logger: logger,
+	}
+	return svc, store
+}
+
+// imageServer serves a portrait at /scene.png.
+func imageServer(t *testing.T) string {
+	t.Helper()
+	body := sample.PortraitPNG(sample.Palettes[0], 400, 500)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

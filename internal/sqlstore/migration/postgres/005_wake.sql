@@ -1,0 +1,22 @@
+-- Tasks waiting for a provider slot, in arrival order: a freed slot goes
+-- to the longest-waiting task of its pool (FIFO), across processes.
+ALTER TABLE provider_pool ADD COLUMN capacity integer NOT NULL DEFAULT 0;
+CREATE TABLE slot_waiter (
+	holder  text PRIMARY KEY,
+	pool    text NOT NULL,
+	task_id text NOT NULL,
+	cost    integer NOT NULL,
+	since   timestamptz NOT NULL
+);
+CREATE INDEX slot_waiter_pool_idx ON slot_waiter (pool, since, holder);
+CREATE INDEX slot_waiter_task_idx ON slot_waiter (task_id);
+
+-- Processes that run jobs, with a heartbeat: a job held by a process whose
+-- heartbeat lapsed is handed to a live one within seconds.
+CREATE TABLE lepus_process (
+	id           text PRIMARY KEY,
+	host         text NOT NULL DEFAULT '',
+	pid          integer NOT NULL DEFAULT 0,
+	started_at   timestamptz NOT NULL,
+	heartbeat_at timestamptz NOT NULL
+);
