@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -110,8 +111,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := srv.rescuer.Start(ctx); err != nil {
 		return fmt.Errorf("start crash recovery: %w", err)
 	}
-	if err := srv.queue.Start(ctx); err != nil {
+	// Not ctx itself: River treats the end of Start's context as a hard
+	// stop that cancels running jobs at once, before shutdown's grace and
+	// hand-back. shutdown stops the queue.
+	if err := srv.queue.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start queue: %w", err)
+	}
+	for _, w := range srv.engine.Watchers {
+		w.Start(ctx)
 	}
 	httpSrv := &http.Server{Handler: srv.handler, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
@@ -161,6 +168,9 @@ func (s *server) shutdown(ctx context.Context, httpSrv *http.Server, grace time.
 		cancelCut()
 	}
 	<-httpDone
+	for _, w := range s.engine.Watchers {
+		w.Stop()
+	}
 	s.waker.Stop()
 	s.rescuer.Stop(ctx)
 }
@@ -241,6 +251,10 @@ func wire(ctx context.Context, cfg config.Config, db *database, pc providers, mo
 		return nil, err
 	}
 	engine.Waker = waker
+	engine.Watchers = map[string]*job.Watcher{workflow.ProviderKling: {
+		Store: db.store, Provider: workflow.ProviderKling, Lister: engine.Providers[workflow.ProviderKling].(job.Lister),
+		Wake: waker.Wake, Interval: watchInterval(cfg.PollInterval), Logger: logger,
+	}}
 	kinds.Sweeper.Client = queue
 	host, _ := os.Hostname()
 	rescuer := &job.Rescuer{
@@ -259,6 +273,12 @@ func wire(ctx context.Context, cfg config.Config, db *database, pc providers, mo
 	closing := make(chan struct{})
 	handler := httpapi.NewHandler(httpapi.Deps{App: svc, Auth: signer, Logger: logger, Version: version, Closing: closing})
 	return &server{handler: handler, queue: queue, engine: engine, waker: waker, rescuer: rescuer, closing: closing}, nil
+}
+
+// watchInterval is the batch poll's short interval: a fifth of the
+// provider poll interval (5 s unless overridden), between 50 ms and 1 s.
+func watchInterval(poll time.Duration) time.Duration {
+	return min(max(cmp.Or(poll, 5*time.Second)/5, 50*time.Millisecond), time.Second)
 }
 
 // processID names this process in the queue (River's client id, seen in

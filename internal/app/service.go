@@ -37,7 +37,7 @@ type Service struct {
 	// Queue makes queued jobs run now (a create, a provider callback) and
 	// wakes the tasks a freed provider slot lets go on (a cancel).
 	Queue Queue
-	Costs   map[string]int
+	Costs map[string]int
 	// Grant is the starting balance of a new user.
 	Grant int
 	// PublicURL is the base of asset and upload URLs.

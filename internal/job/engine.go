@@ -42,6 +42,9 @@ type Engine struct {
 	// Waker wakes the tasks a freed provider slot lets go on; set once the
 	// queue client exists.
 	Waker *Waker
+	// Watchers batch-poll the providers that can list their tasks, by
+	// provider name; a stage of a watched provider waits for its watcher.
+	Watchers map[string]*Watcher
 	// RetryBase is the first delay before a failed step is tried again;
 	// each retry of the stage doubles it, capped at 300 s. Default 1 s.
 	RetryBase time.Duration

@@ -105,16 +105,21 @@ func setup(t *testing.T, o options) *bundle {
 	}
 	kinds.Sweeper.Client = queue
 	engine.Waker = waker
+	watcher := &job.Watcher{Store: store, Provider: workflow.ProviderKling, Lister: engine.Providers[workflow.ProviderKling].(job.Lister),
+		Wake: waker.Wake, Interval: 10 * time.Millisecond, Logger: logger}
+	engine.Watchers = map[string]*job.Watcher{workflow.ProviderKling: watcher}
 	if err := job.Migrate(ctx, store.DB(), job.QueueConfig{Dialect: store.Dialect(), Logger: logger}); err != nil {
 		t.Fatal(err)
 	}
 	if err := queue.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	watcher.Start(ctx)
 	t.Cleanup(func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = queue.Stop(stopCtx)
+		watcher.Stop()
 		waker.Stop()
 	})
 	svc := &app.Service{

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lepus-ai/lepus/internal/lepus"
 	"github.com/lepus-ai/lepus/internal/provider/kling"
@@ -70,6 +71,19 @@ func (p *klingProvider) Poll(ctx context.Context, st *lepus.Stage) (*PollResult,
 	default:
 		return &PollResult{State: PollRunning}, nil
 	}
+}
+
+// List reads one page of Kling's task list for endpoint (batch polling).
+func (p *klingProvider) List(ctx context.Context, endpoint string, page, size int) ([]ListedTask, error) {
+	ts, err := p.client.List(ctx, endpoint, page, size)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ListedTask, len(ts))
+	for i, t := range ts {
+		out[i] = ListedTask{ID: t.TaskID, Ended: t.Done(), CreatedAt: time.UnixMilli(t.CreatedAt), UpdatedAt: time.UnixMilli(t.UpdatedAt)}
+	}
+	return out, nil
 }
 
 func (p *klingProvider) Classify(err error) Outcome {

@@ -147,7 +147,29 @@ func (r *run) submitted(ctx context.Context, i int, st *lepus.Stage, providerTas
 	r.t.Step = st.Name + ".wait"
 	r.t.Progress = r.progress(i, 0.15)
 	r.log.Info("provider task submitted", "stage", st.Name, "provider_task_id", providerTaskID)
-	return r.save(ctx)
+	if err := r.save(ctx); err != nil {
+		return err
+	}
+	if w := r.e.Watchers[st.Provider]; w != nil {
+		err := r.e.Store.WaitAdd(ctx, &lepus.ProviderWait{Provider: st.Provider, Endpoint: st.Endpoint,
+			ProviderTaskID: providerTaskID, TaskID: r.t.ID, Stage: st.Name, Model: st.Model, SubmittedAt: now})
+		if err != nil {
+			r.log.Warn("record provider wait; the stage polls alone", "stage", st.Name, "error", err)
+		} else {
+			w.Notify()
+		}
+	}
+	return nil
+}
+
+// waited forgets the stage's wait for the watcher.
+func (r *run) waited(ctx context.Context, st *lepus.Stage) {
+	if r.e.Watchers[st.Provider] == nil {
+		return
+	}
+	if err := r.e.Store.WaitDelete(ctx, r.t.ID, st.Name); err != nil {
+		r.log.Warn("forget provider wait", "stage", st.Name, "error", err)
+	}
 }
 
 // wait polls the provider once; while it runs, the job snoozes a poll interval.
@@ -164,6 +186,7 @@ func (r *run) wait(ctx context.Context, i int, st *lepus.Stage) error {
 	if res.State != PollRunning {
 		now := r.e.Now()
 		st.ProviderDoneAt = &now
+		r.waited(ctx, st)
 	}
 	switch res.State {
 	case PollSucceeded:
@@ -196,9 +219,13 @@ func (r *run) wait(ctx context.Context, i int, st *lepus.Stage) error {
 	if st.MaxPolls > 0 {
 		pol.MaxPolls = st.MaxPolls
 	}
-	if pol.MaxPolls > 0 && st.Polls >= pol.MaxPolls {
-		return permanent("provider_timeout", fmt.Sprintf("%s did not finish the %s step within %d polls (%s); the task was stopped",
-			st.Provider, st.Name, pol.MaxPolls, pol.PollInterval*time.Duration(pol.MaxPolls)), true)
+	// The provider's budget is the old poll loop's: MaxPolls intervals.
+	budget := pol.PollInterval * time.Duration(pol.MaxPolls)
+	waited := r.e.Now().Sub(*st.SubmittedAt)
+	if pol.MaxPolls > 0 && waited >= budget {
+		r.releaseSlot(ctx, st)
+		return permanent("provider_timeout", fmt.Sprintf("%s did not finish the %s step within %s; the task was stopped",
+			st.Provider, st.Name, budget), true)
 	}
 	// Creep toward the "done" milestone so clients see movement.
 	frac := 0.15 + 0.65*float64(st.Polls)/float64(st.Polls+6)
@@ -206,7 +233,14 @@ func (r *run) wait(ctx context.Context, i int, st *lepus.Stage) error {
 	if err := r.save(ctx); err != nil {
 		return err
 	}
-	return snooze(pol.PollInterval)
+	next := pol.PollInterval
+	if r.e.Watchers[st.Provider] != nil {
+		next = watchSafety(pol.PollInterval)
+		if pol.MaxPolls > 0 {
+			next = max(min(next, budget-waited), pol.PollInterval)
+		}
+	}
+	return snooze(next)
 }
 
 func (r *run) releaseSlot(ctx context.Context, st *lepus.Stage) {

@@ -88,6 +88,14 @@ type Store interface {
 	// SlotUsage returns the units in use in a pool.
 	SlotUsage(ctx context.Context, pool string) (int, error)
 
+	// WaitAdd records that a stage waits on a provider task (once).
+	WaitAdd(ctx context.Context, w *ProviderWait) error
+	// WaitList returns the provider tasks waited on at a provider, oldest
+	// first, with their tasks' jobs.
+	WaitList(ctx context.Context, provider string) ([]ProviderWait, error)
+	// WaitDelete forgets a stage's wait (TaskFinish forgets all of a task's).
+	WaitDelete(ctx context.Context, taskID, stage string) error
+
 	// ProcessBeat records that a job-running process is alive.
 	ProcessBeat(ctx context.Context, p *Process) error
 	// ProcessLive returns the ids of processes that beat within lapse.
@@ -95,6 +103,18 @@ type Store interface {
 	// ProcessDelete removes process id (and long-lapsed ones), or, with
 	// keep set, every process but keep.
 	ProcessDelete(ctx context.Context, id, keep string) error
+}
+
+// ProviderWait is a stage waiting on a provider task.
+type ProviderWait struct {
+	Provider       string
+	Endpoint       string
+	ProviderTaskID string
+	TaskID         string
+	Stage          string
+	Model          string
+	SubmittedAt    time.Time
+	JobID          int64 // read only
 }
 
 // Process is a running lepus process that works jobs.

@@ -151,7 +151,7 @@ type Stage struct {
 	// started failing; nil while it works. Storage outages are retried for
 	// up to the stage's time limit, not counted as retries.
 	StorageFailingSince *time.Time `json:"storage_failing_since,omitempty"`
-	Results     []Result   `json:"results,omitempty"`
+	Results             []Result   `json:"results,omitempty"`
 }
 
 // Result is one output file a provider reported.

@@ -22,6 +22,8 @@ type Counters struct {
 	Resets    int `json:"resets"`    // connections dropped (Reset and AfterAccept)
 	Succeeded int `json:"succeeded"` // tasks ended succeed
 	Failed    int `json:"failed"`    // tasks ended failed
+	Queries   int `json:"queries"`   // single-task queries (GET {path}/{id})
+	Lists     int `json:"lists"`     // list queries (GET {path}?pageNum&pageSize)
 }
 
 // handleCreate serves POST {path}: faults first, then validation, admission

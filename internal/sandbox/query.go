@@ -41,6 +41,7 @@ func (s *Sandbox) handleGet(ep *endpoint) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		s.mu.Lock()
+		s.stats.Queries++
 		t := s.tasks[id]
 		if t == nil {
 			t = s.byExternal[id]
@@ -74,6 +75,7 @@ func (s *Sandbox) handleList(ep *endpoint) http.HandlerFunc {
 			return
 		}
 		s.mu.Lock()
+		s.stats.Lists++
 		views := []taskView{}
 		end := len(ep.tasks) - (pageNum-1)*pageSize
 		for i := end - 1; i >= 0 && i >= end-pageSize; i-- {

@@ -83,6 +83,9 @@ func (s *Store) TaskFinish(ctx context.Context, p *lepus.TaskFinishParams) (*lep
 		if err := s.releaseTaskSlots(ctx, tx, t.ID); err != nil {
 			return err
 		}
+		if err := deleteTaskWaits(ctx, tx, t.ID); err != nil {
+			return err
+		}
 		switch {
 		case t.Status != lepus.StatusCompleted:
 			if err := s.refund(ctx, tx, t.ID, 0, now); err != nil {

@@ -20,3 +20,17 @@ CREATE TABLE lepus_process (
 	started_at   timestamptz NOT NULL,
 	heartbeat_at timestamptz NOT NULL
 );
+
+-- Provider tasks being waited on, so one watcher per provider endpoint can
+-- poll the provider's task list and wake only the tasks that ended.
+CREATE TABLE provider_wait (
+	provider         text NOT NULL,
+	endpoint         text NOT NULL,
+	provider_task_id text NOT NULL,
+	task_id          text NOT NULL,
+	stage            text NOT NULL,
+	model            text NOT NULL DEFAULT '',
+	submitted_at     timestamptz NOT NULL,
+	PRIMARY KEY (provider, endpoint, provider_task_id)
+);
+CREATE INDEX provider_wait_task_idx ON provider_wait (task_id);

@@ -20,3 +20,17 @@ CREATE TABLE lepus_process (
 	started_at   INTEGER NOT NULL,
 	heartbeat_at INTEGER NOT NULL
 );
+
+-- Provider tasks being waited on, so one watcher per provider endpoint can
+-- poll the provider's task list and wake only the tasks that ended.
+CREATE TABLE provider_wait (
+	provider         TEXT NOT NULL,
+	endpoint         TEXT NOT NULL,
+	provider_task_id TEXT NOT NULL,
+	task_id          TEXT NOT NULL,
+	stage            TEXT NOT NULL,
+	model            TEXT NOT NULL DEFAULT '',
+	submitted_at     INTEGER NOT NULL,
+	PRIMARY KEY (provider, endpoint, provider_task_id)
+);
+CREATE INDEX provider_wait_task_idx ON provider_wait (task_id);
