@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lepus-ai/lepus/internal/sample"
+	"github.com/lepus-ai/lepus/internal/sandbox"
 	"github.com/lepus-ai/lepus/internal/sqlstore/sqlstoretest"
 	"github.com/lepus-ai/lepus/internal/testutil/tcpproxy"
 )
@@ -132,6 +133,93 @@ func waitStatus(t *testing.T, what string, want int, req func() *http.Response) 
 		case <-ctx.Done():
 			t.Fatalf("%s: still %d after 60 s", what, resp.StatusCode)
 		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// TestServe_DatabaseOutageResumesTasks cuts Postgres while face swaps are
+// at the provider, keeps it cut until the provider has finished them all,
+// and restores it: every task completes soon after, without waiting for a
+// rescue timer (River's is minutes; Lepus's own-orphan check is 45 s).
+func TestServe_DatabaseOutageResumesTasks(t *testing.T) {
+	t.Parallel()
+	dbURL := sqlstoretest.PostgresSchema(t)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := tcpproxy.Listen(u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proxy.Close() })
+	u.Host = proxy.Addr()
+	sb := sandbox.New(sandbox.Config{ImageLatency: 400 * time.Millisecond})
+	t.Cleanup(sb.Close)
+	provider := httptest.NewServer(sb)
+	t.Cleanup(provider.Close)
+
+	s := startServe(t, map[string]string{
+		"LEPUS_DATABASE_URL": u.String(), "LEPUS_ALLOW_PRIVATE_URLS": "1",
+		"KLING_ACCESS_KEY": "sandbox-ak", "KLING_SECRET_KEY": "sandbox-sk", "KLING_BASE_URL": provider.URL,
+	})
+	tok := s.token(t, "otto")
+	_, scene := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
+	_, face := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[1], 400, 500))
+	const n = 4
+	var ids []string
+	for range n {
+		var task taskResp
+		s.postJSON(t, "/kling/face-swap", tok, map[string]any{"source_image_url": scene.URL, "face_image_url": face.URL}, nil, &task)
+		ids = append(ids, task.ID)
+	}
+	for _, id := range ids {
+		waitOn(t, s, tok, id, func(tr taskResp) bool { return tr.Status == "processing" })
+	}
+
+	proxy.Cut()
+	waitUntil(t, "the provider finishes every task", func() bool { return sb.Stats().Succeeded >= n })
+	proxy.Restore()
+	restored := time.Now()
+	for _, id := range ids {
+		done := waitOn(t, s, tok, id, func(tr taskResp) bool { return tr.Status != "pending" && tr.Status != "processing" })
+		if done.Status != "completed" {
+			t.Fatalf("task %s after the outage: %+v", id, done)
+		}
+		if sb.Submissions(id+"-image") != 1 {
+			t.Fatalf("task %s submitted %d times", id, sb.Submissions(id+"-image"))
+		}
+	}
+	took := time.Since(restored)
+	t.Logf("all %d tasks completed %s after the database returned", n, took.Round(time.Millisecond))
+	if took > 40*time.Second {
+		t.Fatalf("tasks took %s after the database returned: they waited for a rescue", took)
+	}
+}
+
+// waitOn polls a task until cond holds (90 s at most); reads that fail
+// while the database is away are retried.
+func waitOn(t *testing.T, s *lepusServer, tok, id string, cond func(taskResp) bool) taskResp {
+	t.Helper()
+	var tr taskResp
+	waitUntil(t, "task "+id, func() bool {
+		tr = taskResp{}
+		resp := s.do(t, "GET", "/tasks/"+id, tok, nil, nil, &tr)
+		return resp.StatusCode == http.StatusOK && cond(tr)
+	})
+	return tr
+}
+
+// waitUntil polls cond every 20 ms for at most 90 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }

@@ -113,7 +113,8 @@ func TestServe_KillNineTwoProcesses(t *testing.T) {
 	if resumed > resumeBound+recoverySlack {
 		t.Fatalf("the task finished %s after the kill; want within %s", resumed, resumeBound)
 	}
-	if j := rig.job(t, id); j.state != "completed" || j.attempt != 1 || j.errors != 0 || runsIn(j.owner, owner) {
+	// River records the job's end just after the task's.
+	if j := rig.waitJob(t, id, "completed"); j.attempt != 1 || j.errors != 0 || runsIn(j.owner, owner) {
 		t.Fatalf("job %+v, want completed by the survivor on attempt 1 with no errors", j)
 	}
 }
@@ -340,6 +341,23 @@ func (r *recoveryRig) job(t *testing.T, taskID string) jobRow {
 		t.Fatalf("river job of task %s: %v", taskID, err)
 	}
 	return j
+}
+
+// waitJob waits until the task's River job is in state (Postgres, or
+// SQLite with no process running) and returns it.
+func (r *recoveryRig) waitJob(t *testing.T, taskID, state string) jobRow {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		j := r.job(t, taskID)
+		if j.state == state {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("river job of task %s: %+v, want state %s", taskID, j, state)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // runsIn reports whether a River process id (see processID) names p.

@@ -60,8 +60,11 @@ func (s *Service) checkImage(ctx context.Context, userID string, in workflow.Ima
 // when it arrived.
 func (s *Service) checkImageUpload(ctx context.Context, in workflow.ImageInput, id string) error {
 	up, err := s.Store.UploadGet(ctx, id)
-	if err != nil {
+	if lepus.ErrorCode(err) == lepus.ENotFound {
 		return lepus.FieldErrorf(in.Field, "upload %s not found", id)
+	}
+	if err != nil {
+		return err
 	}
 	if up.Kind != lepus.AssetImage {
 		return lepus.FieldErrorf(in.Field, "upload %s is %s, not an image", id, up.Kind)

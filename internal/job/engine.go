@@ -96,6 +96,10 @@ func (e *Engine) Run(ctx context.Context, taskID string, attempt, maxAttempts in
 	if lepus.ErrorCode(err) == lepus.ENotFound {
 		return river.JobCancel(fmt.Errorf("task %s does not exist", taskID))
 	}
+	if lepus.ErrorCode(err) == lepus.EUnavailable {
+		e.awaitDatabase(ctx, e.Logger.With("task_id", taskID))
+		return river.JobSnooze(0)
+	}
 	if err != nil {
 		return fmt.Errorf("load task: %w", err)
 	}
@@ -271,6 +275,11 @@ func (r *run) settle(ctx context.Context, err error) error {
 		// slot taken after the cancel, and stop.
 		r.releaseSlots(ctx)
 		return nil
+	case lepus.ErrorCode(err) == lepus.EUnavailable && ctx.Err() == nil:
+		// The database is down: not a failed attempt. Wait for it, then
+		// hand the job back; the step runs again from its persisted state.
+		r.e.awaitDatabase(ctx, r.log)
+		return river.JobSnooze(0)
 	case ctx.Err() != nil && r.e.stopping.Load():
 		// Cut short by a shutdown: not a failed attempt. The slots stay
 		// held (a provider task may be running); the next run resumes.

@@ -43,6 +43,7 @@ type options struct {
 	dialect    string
 	sandbox    func(*sandbox.Config)
 	imageSlots int
+	engine     func(*job.Engine) // adjusts the engine before its workers are registered
 }
 
 func setup(t *testing.T, o options) *bundle {
@@ -90,6 +91,9 @@ func setup(t *testing.T, o options) *bundle {
 	}
 	if o.imageSlots > 0 {
 		engine.Slots[workflow.PoolKlingImage] = o.imageSlots
+	}
+	if o.engine != nil {
+		o.engine(engine)
 	}
 	workers := river.NewWorkers()
 	kinds, err := job.Register(workers, engine, workflows, 0)

@@ -30,8 +30,9 @@ const (
 	// ownOrphanAfter is how long a job may stay running in the database
 	// under this process while this process does not run it (River could
 	// not record its end, e.g. during a database outage) before it is
-	// handed back. It is longer than River's completer retries.
-	ownOrphanAfter = 30 * time.Second
+	// handed back. It is longer than River's completer retries (up to
+	// about 37 s when each of its tries times out).
+	ownOrphanAfter = 45 * time.Second
 )
 
 // Running is the set of jobs this process is working right now.

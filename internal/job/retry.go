@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"time"
 
@@ -27,7 +28,7 @@ func (e *storageError) Unwrap() error { return e.err }
 // retryLater turns a transient step failure into a later retry of the same
 // step. A retry is a snooze, so River's attempts are left alone: each stage
 // has its own budget of the workflow's MaxRetries, persisted in the stage.
-// A database outage costs nothing (the step is simply tried again), and a
+// A database outage costs nothing (see awaitDatabase), and a
 // storage outage is retried for up to the stage's time limit, since the
 // provider already delivered. Errors that are not transient pass through.
 func (r *run) retryLater(ctx context.Context, st *lepus.Stage, err error) error {
@@ -37,8 +38,7 @@ func (r *run) retryLater(ctx context.Context, st *lepus.Stage, err error) error 
 		return err
 	}
 	if lepus.ErrorCode(err) == lepus.EUnavailable {
-		r.log.Warn("database unavailable; the step will be tried again", "stage", st.Name, "error", err)
-		return snooze(r.e.retryDelay(st.Retries + 1))
+		return err // the database is down: settle waits for it (no retry spent)
 	}
 	var se *storageError
 	if errors.As(err, &se) {
@@ -89,4 +89,24 @@ func (e *Engine) retryDelay(n int) time.Duration {
 	}
 	d = min(d, maxRetryDelay)
 	return d - d/10 + time.Duration(rand.Int64N(int64(d/10)+1))
+}
+
+// awaitDatabase holds the run while the database is unreachable, until it
+// answers again or ctx ends, so that when it returns the job is handed back
+// at once (a snooze River can record) instead of waiting for a rescue.
+func (e *Engine) awaitDatabase(ctx context.Context, log *slog.Logger) {
+	log.Warn("database unavailable; the step will be tried again when it returns")
+	for delay := 100 * time.Millisecond; ; delay = min(delay*2, 2*time.Second) {
+		pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := e.Store.Ping(pingCtx)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+	}
 }

@@ -41,7 +41,7 @@ func waitingTasks(t *testing.T, s lepus.Store, n int, start time.Time) {
 		id := fmt.Sprintf("tsk_%d", i)
 		jobID := int64(i)
 		_, _, err := s.TaskCreate(ctx, &lepus.TaskCreateParams{Grant: 1 << 30,
-			Task: &lepus.Task{ID: id, UserID: "u", Type: "image_generation", Status: lepus.StatusPending, CallbackToken: "cb" + id, Cost: 1},
+			Task:    &lepus.Task{ID: id, UserID: "u", Type: "image_generation", Status: lepus.StatusPending, CallbackToken: "cb" + id, Cost: 1},
 			Enqueue: func(context.Context, *sql.Tx, *lepus.Task) (int64, error) { return jobID, nil }})
 		if err != nil {
 			t.Fatal(err)

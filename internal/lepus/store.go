@@ -12,6 +12,8 @@ import (
 type Store interface {
 	// DB is the underlying pool, shared with the queue.
 	DB() *sql.DB
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
 
 	// TaskCreate accepts a task in one transaction: it resolves the
 	// idempotency key, opens the user's credit account with the starting

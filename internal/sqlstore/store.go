@@ -65,6 +65,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 // transactions) with the store.
 func (s *Store) DB() *sql.DB { return s.db }
 
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
 // Dialect names the database: "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.d.name }
 
