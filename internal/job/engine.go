@@ -45,6 +45,9 @@ type Engine struct {
 	// Watchers batch-poll the providers that can list their tasks, by
 	// provider name; a stage of a watched provider waits for its watcher.
 	Watchers map[string]*Watcher
+	// SlotWait is the safety-net sleep of a task waiting for a provider
+	// slot; a release wakes it sooner. Default DefaultSlotWait.
+	SlotWait time.Duration
 	// RetryBase is the first delay before a failed step is tried again;
 	// each retry of the stage doubles it, capped at 300 s. Default 1 s.
 	RetryBase time.Duration

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lepus-ai/lepus/internal/job"
 	"github.com/lepus-ai/lepus/internal/lepus"
 	"github.com/lepus-ai/lepus/internal/sandbox"
 	"github.com/lepus-ai/lepus/internal/sqlstore"
@@ -216,3 +217,37 @@ func requireRefundedOnce(t *testing.T, b *bundle, user string) {
 func codeName(code int) string {
 	return map[int]string{1201: "InvalidParameter", 1301: "ContentSafety"}[code]
 }
+
+// A freed slot wakes the next waiting task: with the waiters' safety-net
+// timer at an hour, the tasks can only finish through the hand-over.
+func TestEngine_SlotHandover(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{imageSlots: 1, engine: slotWaitHour, sandbox: func(c *sandbox.Config) { c.Concurrency = 1 }})
+	var tasks []*lepus.Task
+	for range 4 {
+		tasks = append(tasks, b.faceSwap(t, "hal", false))
+	}
+	for _, task := range tasks {
+		requireStatus(t, b.waitEnded(t, task.ID), lepus.StatusCompleted)
+	}
+	if busy := b.sb.Stats().Busy; busy != 0 {
+		t.Fatalf("the sandbox answered 1303 %d times", busy)
+	}
+}
+
+// A cancel frees its slot for the next task in line at once.
+func TestEngine_CancelHandsOverSlot(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{imageSlots: 1, engine: slotWaitHour, sandbox: func(c *sandbox.Config) { c.ImageLatency = time.Hour }})
+	first := b.faceSwap(t, "hugo", false)
+	b.waitFor(t, first.ID, "to wait on the provider", func(t *lepus.Task) bool { return t.Stages[0].Phase == lepus.PhaseWait })
+	second := b.faceSwap(t, "hugo", false)
+	b.waitFor(t, second.ID, "to wait for the slot", func(t *lepus.Task) bool { return t.Step == "image.waiting_for_slot" })
+	if _, err := b.svc.CancelTask(context.Background(), "hugo", first.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor(t, second.ID, "to take the freed slot", func(t *lepus.Task) bool { return t.Stages[0].Phase == lepus.PhaseWait })
+}
+
+// slotWaitHour makes a slot waiter's safety-net timer an hour long.
+func slotWaitHour(e *job.Engine) { e.SlotWait = time.Hour }

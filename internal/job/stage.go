@@ -14,13 +14,15 @@ import (
 // MaxSlotWait bounds how long a stage waits for a free provider slot.
 const MaxSlotWait = time.Hour
 
-// slotWaitSafety is how long a task waiting for a provider slot sleeps if
+// DefaultSlotWait is how long a task waiting for a provider slot sleeps if
 // no freed slot wakes it first: the wake-up on release is the path, this
 // timer only the safety net.
-const slotWaitSafety = 30 * time.Second
+const DefaultSlotWait = 30 * time.Second
 
 // slotWait waits for a slot of our own pool: a release wakes the task.
-func (r *run) slotWait() error { return snooze(max(slotWaitSafety, r.def.Policy.PollInterval)) }
+func (r *run) slotWait() error {
+	return snooze(max(cmpDur(r.e.SlotWait, DefaultSlotWait), r.def.Policy.PollInterval))
+}
 
 // busyWait waits after the provider itself said it is busy (Kling 1303):
 // no release of ours will say when, so it looks again after a poll interval.
