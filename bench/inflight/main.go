@@ -29,6 +29,12 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+
+	"github.com/lepus-ai/lepus/bench/internal/apiclient"
+	"github.com/lepus-ai/lepus/bench/internal/benchdb"
+	"github.com/lepus-ai/lepus/bench/internal/lepusproc"
+	"github.com/lepus-ai/lepus/bench/internal/provider"
+	"github.com/lepus-ai/lepus/internal/sandbox"
 )
 
 func main() {
@@ -108,34 +114,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(tmp)
 
 	logf("building cmd/lepus")
-	bin, rev, err := buildLepus(ctx, tmp)
+	bin, rev, err := lepusproc.Build(ctx, tmp)
 	if err != nil {
 		return err
 	}
-	prov, err := startProvider(o.latency, o.renderEach)
+	prov, err := provider.Start(provider.Config{Sandbox: sandbox.Config{ImageLatency: o.latency}, RenderEach: o.renderEach}) // Concurrency 0: no cap
 	if err != nil {
 		return err
 	}
-	defer prov.close()
-	db, err := openDatabase(ctx, o.db, tmp)
+	defer prov.Close()
+	db, err := benchdb.Open(ctx, o.db, tmp)
 	if err != nil {
 		return err
 	}
-	defer db.close()
+	defer db.Close()
 
-	secret := randomHex(32)
-	proc, err := startLepus(ctx, bin, lepusEnv(o, tmp, db.lepusURL, prov.url, secret), tmp)
+	secret := lepusproc.RandomHex(32)
+	proc, err := lepusproc.Start(ctx, bin, lepusEnv(o, tmp, db.LepusURL, prov.URL, secret), tmp)
 	if err != nil {
 		return err
 	}
-	defer proc.stop()
-	logf("lepus pid %d at %s, debug at http://%s, sandbox at %s, logs in %s", proc.pid, proc.url, proc.debugAddr, prov.url, proc.logPath)
+	defer proc.Stop()
+	logf("lepus pid %d at %s, debug at http://%s, sandbox at %s, logs in %s", proc.PID, proc.URL, proc.DebugAddr, prov.URL, proc.LogPath)
 
-	api, err := newAPIClient(proc.url, secret, o.concurrency)
+	api, err := apiclient.New(proc.URL, secret, o.concurrency)
 	if err != nil {
 		return err
 	}
-	scene, face, err := api.uploadPortraits(ctx)
+	scene, face, err := api.UploadPortraits(ctx)
 	if err != nil {
 		return err
 	}
@@ -157,7 +163,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	logf("submitting %d face swaps with %d clients", o.n, o.concurrency)
-	cpu0, hcpu0, pg0 := proc.cpu(), harnessCPU(), postgresCPU()
+	cpu0, hcpu0, pg0 := lepusCPU(proc), harnessCPU(), postgresCPU()
 	sub, err := submitAll(ctx, api, o.n, o.concurrency, scene, face)
 	if err != nil {
 		return err
@@ -174,13 +180,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if err := s.waitDone(ctx, o.n, logf); err != nil {
-		if failed, lerr := api.listTasks(context.WithoutCancel(ctx), "failed"); lerr == nil && len(failed) > 0 && failed[0].Error != nil {
+		if failed, lerr := api.ListTasks(context.WithoutCancel(ctx), "failed"); lerr == nil && len(failed) > 0 && failed[0].Error != nil {
 			err = fmt.Errorf("%w; first failure: %s: %s", err, failed[0].Error.Code, failed[0].Error.Message)
 		}
 		return err
 	}
 	d := runData{o: o, database: "SQLite (file in the data dir)", base: base, live: live, sub: sub,
-		lepusCPU: proc.cpu() - cpu0, harnessCPU: harnessCPU() - hcpu0, cdn: prov.cdnTimes()}
+		lepusCPU: lepusCPU(proc) - cpu0, harnessCPU: harnessCPU() - hcpu0, cdn: prov.CDNTimes()}
 	if o.db != "" {
 		d.postgresCPU = postgresCPU() - pg0
 	}
@@ -190,7 +196,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.db != "" {
 		d.database = "Postgres (fresh schema)"
 	}
-	if d.tasks, err = api.listTasks(ctx, "completed"); err != nil {
+	if d.tasks, err = api.ListTasks(ctx, "completed"); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "inflight: %s %s/%s, %d CPUs; lepus at commit %s, LEPUS_WORKERS default (50)\n",
@@ -201,7 +207,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := s.err(); err != nil {
 		fmt.Fprintf(stdout, "\n%v\n", err)
 	}
-	if tail := proc.logTail(20); tail != "" {
+	if tail := proc.LogTail(20); tail != "" {
 		fmt.Fprintf(stdout, "\nlepus logged at warn or above (last lines):\n%s\n", tail)
 	}
 	return nil

@@ -6,6 +6,9 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/lepus-ai/lepus/bench/internal/apiclient"
+	"github.com/lepus-ai/lepus/bench/internal/provider"
 )
 
 // runData is everything measured, handed to the report.
@@ -16,11 +19,11 @@ type runData struct {
 	live        liveMem
 	samples     []snapshot // every sample of the run
 	sub         submitted
-	tasks       []taskView        // completed tasks from the API
-	cdn         map[string]cdnHit // result downloads by provider task id
-	lepusCPU    time.Duration     // child CPU from the first submit to the end
-	harnessCPU  time.Duration     // this process's CPU, same interval
-	postgresCPU time.Duration     // the Postgres server's CPU, same interval (-db only)
+	tasks       []apiclient.TaskView       // completed tasks from the API
+	cdn         map[string]provider.CDNHit // result downloads by provider task id
+	lepusCPU    time.Duration              // child CPU from the first submit to the end
+	harnessCPU  time.Duration              // this process's CPU, same interval
+	postgresCPU time.Duration              // the Postgres server's CPU, same interval (-db only)
 }
 
 // liveMem is the child's heap and stacks in use right after a forced GC,
@@ -60,8 +63,8 @@ func (d runData) print(w io.Writer) error {
 		ready := t.StartedAt.Add(L)
 		ph := phases{
 			pickup:  t.StartedAt.Sub(t.CreatedAt),
-			detect:  hit.start.Sub(ready),
-			collect: t.FinishedAt.Sub(hit.start),
+			detect:  hit.Start.Sub(ready),
+			collect: t.FinishedAt.Sub(hit.Start),
 			over:    t.FinishedAt.Sub(t.CreatedAt) - L,
 		}
 		per = append(per, ph)
@@ -72,7 +75,7 @@ func (d runData) print(w io.Writer) error {
 	total := lastDone.Sub(d.sub.first)
 	var cdnTook []time.Duration
 	for _, h := range d.cdn {
-		cdnTook = append(cdnTook, h.took)
+		cdnTook = append(cdnTook, h.Took)
 	}
 	transfer := pct(cdnTook, 0.5)
 	floor := 1 + (d.sub.span()+P/2+transfer).Seconds()/L.Seconds()

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lepus-ai/lepus/bench/internal/benchdb"
+	"github.com/lepus-ai/lepus/bench/internal/lepusproc"
+	"github.com/lepus-ai/lepus/bench/internal/provider"
 )
 
 // snapshot is one look at the child, its database and the sandbox.
@@ -26,9 +30,9 @@ type snapshot struct {
 
 // sampler takes a sample every interval until its context ends.
 type sampler struct {
-	proc  *lepusProc
-	db    *database
-	prov  *provider
+	proc  *lepusproc.Proc
+	db    *benchdb.DB
+	prov  *provider.Provider
 	debug *http.Client
 
 	mu       sync.Mutex
@@ -38,7 +42,7 @@ type sampler struct {
 	done     chan struct{}
 }
 
-func newSampler(proc *lepusProc, db *database, prov *provider) *sampler {
+func newSampler(proc *lepusproc.Proc, db *benchdb.DB, prov *provider.Provider) *sampler {
 	return &sampler{proc: proc, db: db, prov: prov, debug: &http.Client{Timeout: 5 * time.Second}, done: make(chan struct{})}
 }
 
@@ -67,9 +71,9 @@ func (s *sampler) loop(ctx context.Context, every time.Duration) {
 }
 
 func (s *sampler) take(ctx context.Context) (snapshot, error) {
-	smp := snapshot{at: time.Now(), cpu: s.proc.cpu(), sandboxRunning: s.prov.running()}
+	smp := snapshot{at: time.Now(), cpu: lepusCPU(s.proc), sandboxRunning: s.prov.Running()}
 	var err error
-	if smp.rssKB, smp.hwmKB, err = s.proc.memory(); err != nil {
+	if smp.rssKB, smp.hwmKB, err = s.proc.Memory(); err != nil {
 		return smp, err
 	}
 	vars, err := s.vars(ctx)
@@ -80,7 +84,7 @@ func (s *sampler) take(ctx context.Context) (snapshot, error) {
 	if smp.executing, err = s.executing(ctx); err != nil {
 		return smp, err
 	}
-	if smp.counts, err = s.db.counts(ctx); err != nil {
+	if smp.counts, err = readCounts(ctx, s.db.Probe); err != nil {
 		return smp, err
 	}
 	return smp, nil
@@ -142,7 +146,7 @@ func (s *sampler) liveHeap(ctx context.Context) (heapKB, stackKB int64, err erro
 }
 
 func (s *sampler) get(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.proc.debugAddr+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.proc.DebugAddr+path, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/lepus-ai/lepus/bench/internal/apiclient"
+	"github.com/lepus-ai/lepus/bench/internal/lepusproc"
 )
 
 // submitted is the outcome of submitting every task.
@@ -19,10 +22,10 @@ func (s submitted) rps() float64 { return float64(len(s.latencies)) / s.span().S
 
 // submitAll sends n face swaps from conc clients, each with its own
 // Idempotency-Key, and stops at the first error.
-func submitAll(ctx context.Context, c *apiClient, n, conc int, scene, face string) (submitted, error) {
+func submitAll(ctx context.Context, c *apiclient.Client, n, conc int, scene, face string) (submitted, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	run := randomHex(4)
+	run := lepusproc.RandomHex(4)
 	next := make(chan int)
 	var (
 		mu  sync.Mutex
@@ -35,7 +38,7 @@ func submitAll(ctx context.Context, c *apiClient, n, conc int, scene, face strin
 			defer wg.Done()
 			for i := range next {
 				start := time.Now()
-				err := c.faceSwap(ctx, fmt.Sprintf("inflight-%s-%d", run, i), scene, face)
+				_, err := c.FaceSwap(ctx, fmt.Sprintf("inflight-%s-%d", run, i), scene, face)
 				end := time.Now()
 				if err != nil {
 					cancel(fmt.Errorf("submit %d: %w", i, err))

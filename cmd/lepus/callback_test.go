@@ -5,22 +5,35 @@ import (
 	"testing"
 
 	"github.com/lepus-ai/lepus/internal/sample"
+	"github.com/lepus-ai/lepus/internal/sqlstore"
+	"github.com/lepus-ai/lepus/internal/sqlstore/sqlstoretest"
 )
 
-// TestServe_CallbackWakesTask polls only once a minute, so the task can only
-// finish within the test's time because Kling's callback (posted by the
-// sandbox) wakes the waiting job, which then re-queries the provider.
+// TestServe_CallbackWakesTask polls the provider only once a minute and
+// the queue only once an hour, so the task can only finish within the
+// test's time because events drive it: the create kicks the queue, Kling's
+// callback (posted by the sandbox) or the batch poll wakes the waiting
+// job, and every wake kicks the queue so a worker fetches it at once.
 func TestServe_CallbackWakesTask(t *testing.T) {
 	t.Parallel()
-	s := startServe(t, map[string]string{"LEPUS_POLL_INTERVAL": "1m"})
-	tok := s.token(t, "cora")
-	_, scene := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
-	_, face := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[1], 400, 500))
-	var task taskResp
-	s.postJSON(t, "/kling/face-swap", tok, map[string]any{"source_image_url": scene.URL, "face_image_url": face.URL, "generate_video": true}, nil, &task)
-	events := s.events(t, tok, task.ID)
-	if last := events[len(events)-1]; last.name != "status" || !contains(last.data, `"completed"`) {
-		t.Fatalf("last event %s %s", last.name, last.data)
+	for _, dialect := range []string{sqlstore.DialectSQLite, sqlstore.DialectPostgres} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{"LEPUS_POLL_INTERVAL": "1m", "LEPUS_QUEUE_POLL_INTERVAL": "1h"}
+			if dialect == sqlstore.DialectPostgres {
+				env["LEPUS_DATABASE_URL"] = sqlstoretest.PostgresSchema(t)
+			}
+			s := startServe(t, env)
+			tok := s.token(t, "cora")
+			_, scene := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
+			_, face := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[1], 400, 500))
+			var task taskResp
+			s.postJSON(t, "/kling/face-swap", tok, map[string]any{"source_image_url": scene.URL, "face_image_url": face.URL, "generate_video": true}, nil, &task)
+			events := s.events(t, tok, task.ID)
+			if last := events[len(events)-1]; last.name != "status" || !contains(last.data, `"completed"`) {
+				t.Fatalf("last event %s %s", last.name, last.data)
+			}
+		})
 	}
 }
 

@@ -1,4 +1,6 @@
-package main
+// Package apiclient is the benchmarks' client of Lepus's HTTP API: one
+// user, signed with the child's JWT secret, on keep-alive connections.
+package apiclient
 
 import (
 	"bytes"
@@ -15,14 +17,15 @@ import (
 	"github.com/lepus-ai/lepus/internal/sample"
 )
 
-// apiClient talks to the child's HTTP API as one user.
-type apiClient struct {
+// Client talks to the child's HTTP API as one user.
+type Client struct {
 	base  string
 	token string
 	http  *http.Client
 }
 
-func newAPIClient(base, secret string, conns int) (*apiClient, error) {
+// New returns a client of the API at base, for conns parallel callers.
+func New(base, secret string, conns int) (*Client, error) {
 	signer, err := auth.NewSigner([]byte(secret), time.Now)
 	if err != nil {
 		return nil, err
@@ -33,11 +36,11 @@ func newAPIClient(base, secret string, conns int) (*apiClient, error) {
 	}
 	// One keep-alive connection per submitting client: no re-dials.
 	tr := &http.Transport{MaxIdleConns: conns + 4, MaxIdleConnsPerHost: conns + 4, IdleConnTimeout: 90 * time.Second}
-	return &apiClient{base: base, token: tok, http: &http.Client{Transport: tr, Timeout: time.Minute}}, nil
+	return &Client{base: base, token: tok, http: &http.Client{Transport: tr, Timeout: time.Minute}}, nil
 }
 
-// do sends a request and decodes a JSON reply into out, if the status is want.
-func (c *apiClient) do(ctx context.Context, method, path, ctype string, body []byte, header map[string]string, want int, out any) error {
+// Do sends a request and decodes a JSON reply into out, if the status is want.
+func (c *Client) Do(ctx context.Context, method, path, ctype string, body []byte, header map[string]string, want int, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -70,8 +73,8 @@ func (c *apiClient) do(ctx context.Context, method, path, ctype string, body []b
 	return nil
 }
 
-// uploadPortraits uploads the scene and the face once; every task uses them.
-func (c *apiClient) uploadPortraits(ctx context.Context) (scene, face string, err error) {
+// UploadPortraits uploads the scene and the face once; every task uses them.
+func (c *Client) UploadPortraits(ctx context.Context) (scene, face string, err error) {
 	var urls [2]string
 	for i := range urls {
 		var buf bytes.Buffer
@@ -83,7 +86,7 @@ func (c *apiClient) uploadPortraits(ctx context.Context) (scene, face string, er
 		_, _ = fw.Write(sample.PortraitPNG(sample.Palettes[i], 360, 450))
 		_ = mw.Close()
 		var up struct{ URL string }
-		if err := c.do(ctx, http.MethodPost, "/uploads", mw.FormDataContentType(), buf.Bytes(), nil, http.StatusCreated, &up); err != nil {
+		if err := c.Do(ctx, http.MethodPost, "/uploads", mw.FormDataContentType(), buf.Bytes(), nil, http.StatusCreated, &up); err != nil {
 			return "", "", fmt.Errorf("upload portrait: %w", err)
 		}
 		urls[i] = up.URL
@@ -91,15 +94,20 @@ func (c *apiClient) uploadPortraits(ctx context.Context) (scene, face string, er
 	return urls[0], urls[1], nil
 }
 
-// faceSwap submits one face swap under an idempotency key and expects 202.
-func (c *apiClient) faceSwap(ctx context.Context, key, scene, face string) error {
+// FaceSwap submits one face swap under an idempotency key, expects 202
+// and returns the new task's id.
+func (c *Client) FaceSwap(ctx context.Context, key, scene, face string) (string, error) {
 	body, _ := json.Marshal(map[string]string{"source_image_url": scene, "face_image_url": face})
-	return c.do(ctx, http.MethodPost, "/kling/face-swap", "application/json", body,
-		map[string]string{"Idempotency-Key": key}, http.StatusAccepted, nil)
+	var t struct {
+		ID string `json:"id"`
+	}
+	err := c.Do(ctx, http.MethodPost, "/kling/face-swap", "application/json", body,
+		map[string]string{"Idempotency-Key": key}, http.StatusAccepted, &t)
+	return t.ID, err
 }
 
-// taskView is the part of the API's task JSON the report uses.
-type taskView struct {
+// TaskView is the part of the API's task JSON the reports use.
+type TaskView struct {
 	ID              string            `json:"id"`
 	Status          string            `json:"status"`
 	Assets          []json.RawMessage `json:"assets"`
@@ -112,9 +120,16 @@ type taskView struct {
 	} `json:"error"`
 }
 
-// listTasks returns every task of the user in status, following the cursor.
-func (c *apiClient) listTasks(ctx context.Context, status string) ([]taskView, error) {
-	var all []taskView
+// Task returns one task.
+func (c *Client) Task(ctx context.Context, id string) (TaskView, error) {
+	var t TaskView
+	err := c.Do(ctx, http.MethodGet, "/tasks/"+url.PathEscape(id), "", nil, nil, http.StatusOK, &t)
+	return t, err
+}
+
+// ListTasks returns every task of the user in status, following the cursor.
+func (c *Client) ListTasks(ctx context.Context, status string) ([]TaskView, error) {
+	var all []TaskView
 	cursor := ""
 	for {
 		q := url.Values{"status": {status}, "limit": {"100"}}
@@ -122,10 +137,10 @@ func (c *apiClient) listTasks(ctx context.Context, status string) ([]taskView, e
 			q.Set("cursor", cursor)
 		}
 		var page struct {
-			Tasks      []taskView `json:"tasks"`
+			Tasks      []TaskView `json:"tasks"`
 			NextCursor string     `json:"next_cursor"`
 		}
-		if err := c.do(ctx, http.MethodGet, "/tasks?"+q.Encode(), "", nil, nil, http.StatusOK, &page); err != nil {
+		if err := c.Do(ctx, http.MethodGet, "/tasks?"+q.Encode(), "", nil, nil, http.StatusOK, &page); err != nil {
 			return nil, err
 		}
 		all = append(all, page.Tasks...)

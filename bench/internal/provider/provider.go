@@ -1,4 +1,6 @@
-package main
+// Package provider runs the Kling sandbox (internal/sandbox) on loopback
+// for the benchmarks, with a record of every result download.
+package provider
 
 import (
 	"bytes"
@@ -14,8 +16,20 @@ import (
 	"github.com/lepus-ai/lepus/internal/sandbox"
 )
 
-// provider is the sandbox serving on loopback, with a record of every
-// result download: when Lepus asked for it (so, when its poll saw the task
+// Config configures Start.
+type Config struct {
+	// Sandbox configures the fake Kling.
+	Sandbox sandbox.Config
+	// RenderEach lets the sandbox render every result instead of serving
+	// the first one for all (see Provider). Default false.
+	RenderEach bool
+	// Wrap, when set, wraps the whole handler: a benchmark's own
+	// instrumentation of the requests. Default none.
+	Wrap func(http.Handler) http.Handler
+}
+
+// Provider is the sandbox serving on loopback, with a record of every
+// result download: when Lepus asked for it (so, when it saw the task
 // succeed) and how long it took to answer.
 //
 // Result downloads are served like a CDN serves stored files: the sandbox
@@ -23,15 +37,15 @@ import (
 // output) and every later download gets those bytes. Otherwise the sandbox
 // renders each result on its first download (about 30 ms of CPU each), and
 // on a 2-core box 1,000 renders would compete with lepus and measure the
-// fake provider instead of Lepus. -render-each restores that behaviour.
-type provider struct {
-	sb         *sandbox.Sandbox
+// fake provider instead of Lepus. RenderEach restores that behaviour.
+type Provider struct {
+	SB         *sandbox.Sandbox
+	URL        string
 	srv        *http.Server
-	url        string
 	renderEach bool
 
 	mu  sync.Mutex
-	cdn map[string]cdnHit // by sandbox task id
+	cdn map[string]CDNHit // by sandbox task id
 
 	renderMu sync.Mutex // held while the first result renders
 	cached   *cachedResult
@@ -43,23 +57,28 @@ type cachedResult struct {
 	body  []byte
 }
 
-// cdnHit is the first result download of one provider task.
-type cdnHit struct {
-	start time.Time
-	took  time.Duration
+// CDNHit is the first result download of one provider task.
+type CDNHit struct {
+	Start time.Time
+	Took  time.Duration
 }
 
-func startProvider(latency time.Duration, renderEach bool) (*provider, error) {
+// Start serves the sandbox on 127.0.0.1:0.
+func Start(cfg Config) (*Provider, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	p := &provider{
-		sb:  sandbox.New(sandbox.Config{ImageLatency: latency}), // Concurrency 0: no cap
-		url: "http://" + ln.Addr().String(),
-		cdn: map[string]cdnHit{}, renderEach: renderEach,
+	p := &Provider{
+		SB:  sandbox.New(cfg.Sandbox),
+		URL: "http://" + ln.Addr().String(),
+		cdn: map[string]CDNHit{}, renderEach: cfg.RenderEach,
 	}
-	p.srv = &http.Server{Handler: p.timeCDN(p.sb), ReadHeaderTimeout: 10 * time.Second}
+	h := p.timeCDN(p.SB)
+	if cfg.Wrap != nil {
+		h = cfg.Wrap(h)
+	}
+	p.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := p.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			panic(err)
@@ -69,7 +88,7 @@ func startProvider(latency time.Duration, renderEach bool) (*provider, error) {
 }
 
 // timeCDN records result downloads (GET /sandbox/cdn/{task}/{file}).
-func (p *provider) timeCDN(next http.Handler) http.Handler {
+func (p *Provider) timeCDN(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rest, ok := strings.CutPrefix(r.URL.Path, "/sandbox/cdn/")
 		if !ok {
@@ -85,7 +104,7 @@ func (p *provider) timeCDN(next http.Handler) http.Handler {
 		task, _, _ := strings.Cut(rest, "/")
 		p.mu.Lock()
 		if _, seen := p.cdn[task]; !seen {
-			p.cdn[task] = cdnHit{start: start, took: time.Since(start)}
+			p.cdn[task] = CDNHit{Start: start, Took: time.Since(start)}
 		}
 		p.mu.Unlock()
 	})
@@ -93,7 +112,7 @@ func (p *provider) timeCDN(next http.Handler) http.Handler {
 
 // serveCached answers a result download with the first rendered result,
 // rendering it through next if no download has succeeded yet.
-func (p *provider) serveCached(w http.ResponseWriter, r *http.Request, next http.Handler) {
+func (p *Provider) serveCached(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	p.renderMu.Lock()
 	c := p.cached
 	if c == nil {
@@ -112,23 +131,24 @@ func (p *provider) serveCached(w http.ResponseWriter, r *http.Request, next http
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(c.body))
 }
 
-// cdnTimes returns a copy of the downloads recorded so far.
-func (p *provider) cdnTimes() map[string]cdnHit {
+// CDNTimes returns a copy of the downloads recorded so far.
+func (p *Provider) CDNTimes() map[string]CDNHit {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make(map[string]cdnHit, len(p.cdn))
+	out := make(map[string]CDNHit, len(p.cdn))
 	for k, v := range p.cdn {
 		out[k] = v
 	}
 	return out
 }
 
-// running is the sandbox's count of tasks submitted and not yet ended.
-func (p *provider) running() int { return p.sb.Stats().Running }
+// Running is the sandbox's count of tasks submitted and not yet ended.
+func (p *Provider) Running() int { return p.SB.Stats().Running }
 
-func (p *provider) close() {
+// Close stops serving and stops the sandbox's timers.
+func (p *Provider) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = p.srv.Shutdown(ctx)
-	p.sb.Close()
+	p.SB.Close()
 }
