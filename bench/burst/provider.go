@@ -23,9 +23,42 @@ import (
 // nothing else about Lepus changes.
 const publicHost = "lepus-bench.invalid"
 
+// callbackCount counts the sandbox's callback POSTs by outcome.
+type callbackCount struct {
+	mu         sync.Mutex
+	ok, failed int
+}
+
+func (c *callbackCount) get() (ok, failed int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ok, c.failed
+}
+
+// countingTransport counts the POSTs through it (the sandbox's callbacks).
+type countingTransport struct {
+	next  http.RoundTripper
+	count *callbackCount
+}
+
+func (t countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if req.Method == http.MethodPost {
+		t.count.mu.Lock()
+		if err == nil && resp.StatusCode < 300 {
+			t.count.ok++
+		} else {
+			t.count.failed++
+		}
+		t.count.mu.Unlock()
+	}
+	return resp, err
+}
+
 // sandboxHTTPClient is the client the sandbox fetches inputs and posts
 // callbacks with: publicHost dials 127.0.0.1, everything else as usual.
-func sandboxHTTPClient() *http.Client {
+// It counts the callbacks in count.
+func sandboxHTTPClient(count *callbackCount) *http.Client {
 	d := &net.Dialer{Timeout: 5 * time.Second}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
@@ -35,7 +68,7 @@ func sandboxHTTPClient() *http.Client {
 		}
 		return d.DialContext(ctx, network, addr)
 	}
-	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	return &http.Client{Transport: countingTransport{next: tr, count: count}, Timeout: 30 * time.Second}
 }
 
 // createLog records when the sandbox received each omni-image create POST
@@ -85,9 +118,9 @@ func (l *createLog) snapshot() (map[string]time.Time, int) {
 // startProvider runs the sandbox with image latency L and an image
 // concurrency cap of k (a create over it gets 1303), serving cached
 // results (bench/internal/provider) and logging create receive times.
-func startProvider(o options, log *createLog) (*provider.Provider, error) {
+func startProvider(o options, log *createLog, callbacks *callbackCount) (*provider.Provider, error) {
 	return provider.Start(provider.Config{
-		Sandbox: sandbox.Config{ImageLatency: o.latency, ImageConcurrency: o.k, HTTPClient: sandboxHTTPClient()},
+		Sandbox: sandbox.Config{ImageLatency: o.latency, ImageConcurrency: o.k, HTTPClient: sandboxHTTPClient(callbacks)},
 		Wrap:    log.wrap,
 	})
 }

@@ -46,6 +46,10 @@ func (r *run) collect(ctx context.Context, i int, st *lepus.Stage) error {
 
 func (r *run) store(ctx context.Context, i int, st *lepus.Stage, j int, res *lepus.Result) (*lepus.Asset, error) {
 	body, err := r.openResult(ctx, st, res)
+	var sn *snoozeError
+	if errors.As(err, &sn) {
+		return nil, err // too soon to ask the provider again
+	}
 	if err != nil && r.def.KeepProviderURL && (r.lastTry(st) || errors.Is(err, fetch.ErrForbiddenAddress)) {
 		r.log.Warn("result download failed; keeping the provider URL", "stage", st.Name, "error", err)
 		r.t.AddNote(fmt.Sprintf("%s result %d could not be downloaded; its provider URL is kept (it may expire)", st.Name, j))
@@ -106,6 +110,9 @@ func (r *run) lastTry(st *lepus.Stage) bool {
 // needs its credentials, else through the SSRF-safe client.
 func (r *run) openResult(ctx context.Context, st *lepus.Stage, res *lepus.Result) (io.ReadCloser, error) {
 	if o, ok := r.e.Providers[st.Provider].(ResultOpener); ok {
+		if err := r.spaced(ctx, st, r.e.Providers[st.Provider]); err != nil {
+			return nil, err
+		}
 		body, _, err := o.OpenResult(ctx, st, res)
 		return body, err
 	}

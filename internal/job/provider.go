@@ -46,6 +46,13 @@ type ResultOpener interface {
 	OpenResult(ctx context.Context, st *lepus.Stage, res *lepus.Result) (body io.ReadCloser, contentType string, err error)
 }
 
+// Spacer is implemented by providers that want requests about one task at
+// least MinSpacing apart (Stability: 10 s). The engine keeps to it for every
+// request about the task, polls, retries and result downloads alike.
+type Spacer interface {
+	MinSpacing() time.Duration
+}
+
 // PollState is the coarse state of a provider task.
 type PollState int
 

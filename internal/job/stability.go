@@ -129,6 +129,10 @@ func (p *stabilityProvider) Poll(ctx context.Context, st *lepus.Stage) (*PollRes
 		Results: []lepus.Result{{Kind: lepus.AssetImage, URL: "stability:results/" + st.ProviderTaskID}}}, nil
 }
 
+// MinSpacing is Stability's spacing of requests about one result: the
+// engine keeps it for polls, retries and the download alike.
+func (p *stabilityProvider) MinSpacing() time.Duration { return p.minPoll }
+
 // OpenResult downloads the finished image with Lepus's key.
 func (p *stabilityProvider) OpenResult(ctx context.Context, st *lepus.Stage, _ *lepus.Result) (io.ReadCloser, string, error) {
 	res, err := p.client.Result(ctx, st.ProviderTaskID)

@@ -53,9 +53,9 @@ func TestStabilityProvider_DefaultFloor(t *testing.T) {
 
 // TestStabilityProvider_PollSpacing runs a relight through the real engine
 // with polls overridden to 10 ms (as LEPUS_POLL_INTERVAL does) against a
-// Stability that answers 429 to requests closer than its spacing, and
-// checks that every request about the result came at least the provider's
-// floor after the one before. The floor is lowered to 200 ms through the
+// Stability that answers 429 to requests closer than its spacing (and fails
+// one poll with a 500, which is retried), and checks that every request
+// about the result came at least the provider's floor after the one before. The floor is lowered to 200 ms through the
 // test hook so the test is quick; time only ever widens the gaps it checks.
 // Not parallel: it sets the process-wide hook (restored at the end).
 func TestStabilityProvider_PollSpacing(t *testing.T) {
@@ -71,7 +71,15 @@ func TestStabilityProvider_PollSpacing(t *testing.T) {
 		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2beta/results/") {
 			mu.Lock()
 			polls = append(polls, time.Now())
+			n := len(polls)
 			mu.Unlock()
+			if n == 2 {
+				// A failed poll: its retry must keep the spacing too.
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusInternalServerError)
+				_, _ = w.Write([]byte(`{"id":"e1","name":"internal_error","errors":["try again"]}`))
+				return
+			}
 		}
 		sb.ServeHTTP(w, r)
 	}))
@@ -88,7 +96,7 @@ func TestStabilityProvider_PollSpacing(t *testing.T) {
 
 	mu.Lock()
 	defer mu.Unlock()
-	if len(polls) < 3 { // at least one poll in progress, one done, one fetch
+	if len(polls) < 4 { // a poll in progress, a failed one, one done, one fetch
 		t.Fatalf("%d requests about the result; want at least 3", len(polls))
 	}
 	for i := 1; i < len(polls); i++ {

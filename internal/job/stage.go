@@ -164,6 +164,25 @@ func (r *run) submitted(ctx context.Context, i int, st *lepus.Stage, providerTas
 	return nil
 }
 
+// spaced keeps a Spacer provider's spacing: it snoozes until the spacing
+// since the last request about the stage has passed, else records (and
+// saves) this request's time before it is sent, so neither a retry nor a
+// restart can ask sooner.
+func (r *run) spaced(ctx context.Context, st *lepus.Stage, p Provider) error {
+	sp, ok := p.(Spacer)
+	if !ok {
+		return nil
+	}
+	now := r.e.Now()
+	if st.AskedAt != nil {
+		if d := st.AskedAt.Add(sp.MinSpacing()).Sub(now); d > 0 {
+			return &snoozeError{d: d}
+		}
+	}
+	st.AskedAt = &now
+	return r.save(ctx)
+}
+
 // waited forgets the stage's wait for the watcher.
 func (r *run) waited(ctx context.Context, st *lepus.Stage) {
 	if r.e.Watchers[st.Provider] == nil {
@@ -178,6 +197,9 @@ func (r *run) waited(ctx context.Context, st *lepus.Stage) {
 func (r *run) wait(ctx context.Context, i int, st *lepus.Stage) error {
 	p, err := r.provider(st)
 	if err != nil {
+		return err
+	}
+	if err := r.spaced(ctx, st, p); err != nil {
 		return err
 	}
 	res, err := p.Poll(ctx, st)

@@ -114,6 +114,9 @@ type Stage struct {
 	// ReadyAt, when set, is the earliest time to fetch the results (a
 	// provider that asks for spaced requests).
 	ReadyAt *time.Time `json:"ready_at,omitempty"`
+	// AskedAt is when Lepus last asked a provider that wants its requests
+	// about one task spaced (Stability) about this stage.
+	AskedAt *time.Time `json:"asked_at,omitempty"`
 	// Provider and Endpoint say where the request goes, e.g. "kling",
 	// "/v1/images/omni-image".
 	Provider string `json:"provider"`
