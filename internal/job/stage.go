@@ -176,7 +176,7 @@ func (r *run) spaced(ctx context.Context, st *lepus.Stage, p Provider) error {
 	now := r.e.Now()
 	if st.AskedAt != nil {
 		if d := st.AskedAt.Add(sp.MinSpacing()).Sub(now); d > 0 {
-			return &snoozeError{d: d}
+			return &snoozeError{d: d + sp.MinSpacing()/20} // a margin for the way there
 		}
 	}
 	st.AskedAt = &now
