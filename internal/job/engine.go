@@ -99,7 +99,7 @@ func (e *Engine) Run(ctx context.Context, taskID string, attempt, maxAttempts in
 	if lepus.ErrorCode(err) == lepus.ENotFound {
 		return river.JobCancel(fmt.Errorf("task %s does not exist", taskID))
 	}
-	if lepus.ErrorCode(err) == lepus.EUnavailable {
+	if e.databaseDown(ctx, err) {
 		e.awaitDatabase(ctx, e.Logger.With("task_id", taskID))
 		return river.JobSnooze(0)
 	}
@@ -278,7 +278,7 @@ func (r *run) settle(ctx context.Context, err error) error {
 		// slot taken after the cancel, and stop.
 		r.releaseSlots(ctx)
 		return nil
-	case lepus.ErrorCode(err) == lepus.EUnavailable && ctx.Err() == nil:
+	case r.e.databaseDown(ctx, err):
 		// The database is down: not a failed attempt. Wait for it, then
 		// hand the job back; the step runs again from its persisted state.
 		r.e.awaitDatabase(ctx, r.log)

@@ -37,8 +37,8 @@ func (r *run) retryLater(ctx context.Context, st *lepus.Stage, err error) error 
 	if errors.As(err, &sn) || errors.As(err, &perm) || errors.Is(err, lepus.ErrTaskEnded) || ctx.Err() != nil {
 		return err
 	}
-	if lepus.ErrorCode(err) == lepus.EUnavailable {
-		return err // the database is down: settle waits for it (no retry spent)
+	if r.e.databaseDown(ctx, err) {
+		return err // settle waits for the database (no retry spent)
 	}
 	var se *storageError
 	if errors.As(err, &se) {
@@ -89,6 +89,19 @@ func (e *Engine) retryDelay(n int) time.Duration {
 	}
 	d = min(d, maxRetryDelay)
 	return d - d/10 + time.Duration(rand.Int64N(int64(d/10)+1))
+}
+
+// databaseDown reports whether err may come from an unreachable database
+// (a connection-level failure) and the database does not answer now. The
+// ping decides: a provider connection that dropped looks the same as a
+// database one, but only the database failing its ping means an outage.
+func (e *Engine) databaseDown(ctx context.Context, err error) bool {
+	if lepus.ErrorCode(err) != lepus.EUnavailable || ctx.Err() != nil {
+		return false
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return e.Store.Ping(pingCtx) != nil
 }
 
 // awaitDatabase holds the run while the database is unreachable, until it
