@@ -1,6 +1,7 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -67,7 +68,7 @@ func (p *klingProvider) Poll(ctx context.Context, st *lepus.Stage) (*PollResult,
 		}
 		return res, nil
 	case kling.StatusFailed:
-		return &PollResult{State: PollFailed, Message: cmpOr(t.TaskStatusMsg, "no reason given")}, nil
+		return &PollResult{State: PollFailed, Message: cmp.Or(t.TaskStatusMsg, "no reason given")}, nil
 	default:
 		return &PollResult{State: PollRunning}, nil
 	}
@@ -105,11 +106,4 @@ func (p *klingProvider) Classify(err error) Outcome {
 	default:
 		return OutcomeRetry
 	}
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

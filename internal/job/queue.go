@@ -83,17 +83,17 @@ const fetchCooldown = 20 * time.Millisecond
 // NewClient builds the River client with Lepus's retry policy and the
 // workers registered by Register, and the Waker that makes its jobs run now.
 func NewClient(db *sql.DB, workers *river.Workers, cfg QueueConfig) (*Client, *Waker, error) {
-	jobTimeout := cmpDur(cfg.JobTimeout, DefaultJobTimeout)
+	jobTimeout := cmp.Or(cfg.JobTimeout, DefaultJobTimeout)
 	rc := &river.Config{
 		ID:                   cfg.ProcessID,
 		Logger:               cfg.Logger,
-		RetryPolicy:          &backoff{base: cmpDur(cfg.RetryBase, time.Second), cap: 300 * time.Second},
+		RetryPolicy:          &backoff{base: cmp.Or(cfg.RetryBase, time.Second), cap: 300 * time.Second},
 		JobTimeout:           jobTimeout,
-		RescueStuckJobsAfter: max(cmpDur(cfg.RescueAfter, jobTimeout+time.Minute), jobTimeout),
+		RescueStuckJobsAfter: max(cmp.Or(cfg.RescueAfter, jobTimeout+time.Minute), jobTimeout),
 		Workers:              workers,
 	}
 	if cfg.Workers > 0 {
-		poll := cmpDur(cfg.FetchPollInterval, time.Second)
+		poll := cmp.Or(cfg.FetchPollInterval, time.Second)
 		rc.FetchPollInterval = poll
 		rc.FetchCooldown = min(poll, fetchCooldown)
 		rc.Queues = map[string]river.QueueConfig{QueueName: {MaxWorkers: cfg.Workers}}
@@ -122,13 +122,6 @@ func (b *backoff) NextRetry(job *rivertype.JobRow) time.Time {
 	d = min(d, b.cap)
 	jitter := time.Duration(rand.Int64N(int64(d/5)+1)) - d/10
 	return time.Now().Add(d + jitter)
-}
-
-func cmpDur(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
 }
 
 // CancelTx returns a function that cancels a job inside the caller's

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,7 +64,7 @@ func (r *run) storageRetry(ctx context.Context, st *lepus.Stage, err error) erro
 	if st.StorageFailingSince == nil {
 		st.StorageFailingSince = &now
 	}
-	limit := cmpDur(r.def.Policy.SoftLimit, defaultStorageLimit)
+	limit := cmp.Or(r.def.Policy.SoftLimit, defaultStorageLimit)
 	failing := now.Sub(*st.StorageFailingSince)
 	if failing > limit {
 		return permanent("storage_unavailable", fmt.Sprintf("the %s results could not be saved: storage was unavailable for %s",
@@ -83,7 +84,7 @@ func (r *run) storageRetry(ctx context.Context, st *lepus.Stage, err error) erro
 // retryDelay is the delay before retry n (1-based): RetryBase doubled each
 // time, capped, with ±10% jitter.
 func (e *Engine) retryDelay(n int) time.Duration {
-	d := cmpDur(e.RetryBase, time.Second)
+	d := cmp.Or(e.RetryBase, time.Second)
 	for i := 1; i < n && d < maxRetryDelay; i++ {
 		d *= 2
 	}

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,7 +22,7 @@ const DefaultSlotWait = 30 * time.Second
 
 // slotWait waits for a slot of our own pool: a release wakes the task.
 func (r *run) slotWait() error {
-	return snooze(max(cmpDur(r.e.SlotWait, DefaultSlotWait), r.def.Policy.PollInterval))
+	return snooze(max(cmp.Or(r.e.SlotWait, DefaultSlotWait), r.def.Policy.PollInterval))
 }
 
 // busyWait waits after the provider itself said it is busy (Kling 1303):
@@ -230,7 +231,7 @@ func (r *run) wait(ctx context.Context, i int, st *lepus.Stage) error {
 		return nil
 	case PollFailed:
 		r.releaseSlot(ctx, st)
-		return permanent(cmpOr(res.Code, "provider_failed"), fmt.Sprintf("%s failed the %s step: %s", st.Provider, st.Name, res.Message), false)
+		return permanent(cmp.Or(res.Code, "provider_failed"), fmt.Sprintf("%s failed the %s step: %s", st.Provider, st.Name, res.Message), false)
 	}
 	if err := r.checkSoftLimit(); err != nil {
 		r.releaseSlot(ctx, st)

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"sync"
@@ -70,8 +71,8 @@ func (w *Watcher) init() {
 		w.notify = make(chan struct{}, 1)
 		w.latency = map[string]time.Duration{}
 		w.woken = map[string]time.Time{}
-		w.Interval = cmpDur(w.Interval, time.Second)
-		w.Idle = cmpDur(w.Idle, 2*time.Second)
+		w.Interval = cmp.Or(w.Interval, time.Second)
+		w.Idle = cmp.Or(w.Idle, 2*time.Second)
 		if w.Now == nil {
 			w.Now = time.Now
 		}

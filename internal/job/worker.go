@@ -1,6 +1,7 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -98,7 +99,7 @@ type Kinds struct {
 // kinds for inserting. It fails if a workflow has no job kind.
 // jobTimeout is the queue's per-run timeout (DefaultJobTimeout if zero).
 func Register(workers *river.Workers, e *Engine, reg *workflow.Registry, jobTimeout time.Duration) (*Kinds, error) {
-	defaultTimeout := cmpDur(jobTimeout, DefaultJobTimeout)
+	defaultTimeout := cmp.Or(jobTimeout, DefaultJobTimeout)
 	k := &Kinds{insert: map[string]func(string) river.JobArgs{}, policy: map[string]workflow.Policy{}, Sweeper: &Sweeper{Engine: e}}
 	if workers != nil {
 		river.AddWorker[SweepArgs](workers, k.Sweeper)

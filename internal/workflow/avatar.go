@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"fmt"
 	"path"
 	"strings"
@@ -20,7 +21,7 @@ type AvatarPortraitsRequest struct {
 
 // Normalize applies the defaults of workflows.md §11.
 func (r *AvatarPortraitsRequest) Normalize() error {
-	r.Engine = cmpOr(r.Engine, "doubao")
+	r.Engine = cmp.Or(r.Engine, "doubao")
 	if len(r.SourceImageURLs) == 0 || len(r.SourceImageURLs) > 10 {
 		return lepus.FieldErrorf("body.source_image_urls", "has %d photos; give 1 to 10", len(r.SourceImageURLs))
 	}
@@ -129,7 +130,7 @@ func avatarPortraits() *Definition {
 			n := len(r.SourceImageURLs)
 			if st.Name == StageSeedream {
 				return ark.ImagesRequest{
-					Model: cmpOr(env.SeedreamModel, ark.ModelSeedream40), Prompt: strings.ReplaceAll(SeedreamPrompt, "{refs}", seedreamRefs(n)),
+					Model: cmp.Or(env.SeedreamModel, ark.ModelSeedream40), Prompt: strings.ReplaceAll(SeedreamPrompt, "{refs}", seedreamRefs(n)),
 					Image: r.SourceImageURLs, Size: "2K", SequentialImageGeneration: "auto",
 					SequentialImageGenerationOptions: &ark.SequentialOptions{MaxImages: 4}, Stream: true, Watermark: ptr(false),
 				}, nil

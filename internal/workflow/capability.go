@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"sort"
 	"strings"
 	"time"
@@ -26,7 +27,7 @@ var skinIntensity = map[string]string{
 func (r *SkinEnhanceRequest) Capability() string { return "skin_enhance" }
 
 func (r *SkinEnhanceRequest) Normalize() error {
-	r.CapabilityID, r.Intensity = r.Capability(), cmpOr(r.Intensity, "natural")
+	r.CapabilityID, r.Intensity = r.Capability(), cmp.Or(r.Intensity, "natural")
 	return choice("body.intensity", r.Intensity, skinIntensity)
 }
 
@@ -58,7 +59,7 @@ var garmentTypes = map[string]string{
 func (r *OutfitSwapRequest) Capability() string { return "outfit_swap" }
 
 func (r *OutfitSwapRequest) Normalize() error {
-	r.CapabilityID, r.GarmentType = r.Capability(), cmpOr(r.GarmentType, "upper")
+	r.CapabilityID, r.GarmentType = r.Capability(), cmp.Or(r.GarmentType, "upper")
 	return choice("body.garment_type", r.GarmentType, garmentTypes)
 }
 
@@ -97,7 +98,7 @@ var occasions = map[string]string{
 func (r *AIStylistRequest) Capability() string { return "ai_stylist" }
 
 func (r *AIStylistRequest) Normalize() error {
-	r.CapabilityID, r.Occasion = r.Capability(), cmpOr(r.Occasion, "daily")
+	r.CapabilityID, r.Occasion = r.Capability(), cmp.Or(r.Occasion, "daily")
 	var tags []string
 	for _, t := range r.StyleTags {
 		if t = strings.TrimSpace(t); t != "" {
@@ -171,7 +172,7 @@ func (r *RelightRequest) Capability() string { return "relight" }
 
 func (r *RelightRequest) Normalize() error {
 	r.CapabilityID = r.Capability()
-	r.LightingType, r.LightDirection = cmpOr(r.LightingType, "natural"), cmpOr(r.LightDirection, "front")
+	r.LightingType, r.LightDirection = cmp.Or(r.LightingType, "natural"), cmp.Or(r.LightDirection, "front")
 	if r.LightIntensity == nil {
 		r.LightIntensity = ptr(1.0)
 	}

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -39,8 +40,8 @@ const (
 // Normalize applies the defaults of workflows.md §8.
 func (r *ImageGenerationRequest) Normalize() error {
 	r.AvatarOptions = nil // resolved by Check, never taken from the client
-	r.ModelName = cmpOr(r.ModelName, "kling-v2-1")
-	r.Resolution = cmpOr(r.Resolution, "1k")
+	r.ModelName = cmp.Or(r.ModelName, "kling-v2-1")
+	r.Resolution = cmp.Or(r.Resolution, "1k")
 	if r.N == 0 {
 		r.N = 1
 	}

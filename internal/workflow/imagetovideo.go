@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/lepus-ai/lepus/internal/lepus"
@@ -20,9 +21,9 @@ type ImageToVideoRequest struct {
 
 // Normalize applies the defaults of workflows.md §2.
 func (r *ImageToVideoRequest) Normalize() error {
-	r.ModelName = cmpOr(r.ModelName, "kling-v2-6")
-	r.Duration = cmpOr(r.Duration, "5")
-	r.Mode = cmpOr(r.Mode, "std")
+	r.ModelName = cmp.Or(r.ModelName, "kling-v2-6")
+	r.Duration = cmp.Or(r.Duration, "5")
+	r.Mode = cmp.Or(r.Mode, "std")
 	if r.CfgScale == nil {
 		r.CfgScale = ptr(0.5)
 	}

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -29,9 +30,9 @@ const motionVideoBytes = 100 << 20
 // Normalize applies the defaults of contract-decisions #7.
 func (r *MotionControlRequest) Normalize() error {
 	r.VideoMS = 0 // measured by Check, never taken from the client
-	r.CharacterOrientation = cmpOr(r.CharacterOrientation, "image")
-	r.Mode = cmpOr(r.Mode, "pro")
-	r.ModelName = cmpOr(r.ModelName, "kling-v2-6")
+	r.CharacterOrientation = cmp.Or(r.CharacterOrientation, "image")
+	r.Mode = cmp.Or(r.Mode, "pro")
+	r.ModelName = cmp.Or(r.ModelName, "kling-v2-6")
 	return firstErr(
 		oneOf("body.character_orientation", r.CharacterOrientation, "image", "video"),
 		oneOf("body.mode", r.Mode, "std", "pro"),

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -23,9 +24,9 @@ type MultiImageToVideoRequest struct {
 
 // Normalize applies the defaults of workflows.md §4.
 func (r *MultiImageToVideoRequest) Normalize() error {
-	r.Duration = cmpOr(r.Duration, "5")
-	r.AspectRatio = cmpOr(r.AspectRatio, "16:9")
-	r.Mode = cmpOr(r.Mode, "std")
+	r.Duration = cmp.Or(r.Duration, "5")
+	r.AspectRatio = cmp.Or(r.AspectRatio, "16:9")
+	r.Mode = cmp.Or(r.Mode, "std")
 	if len(r.ImageURLs) == 0 || len(r.ImageURLs) > 4 {
 		return lepus.FieldErrorf("body.image_urls", "has %d images; give 1 to 4", len(r.ImageURLs))
 	}

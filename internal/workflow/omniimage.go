@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
@@ -28,8 +29,8 @@ var omniRef = regexp.MustCompile(`<<<(image|element)_(\d+)>>>`)
 // Normalize applies the defaults of workflows.md §9 and checks the prompt's
 // references against the inputs.
 func (r *OmniImageRequest) Normalize() error {
-	r.Resolution = cmpOr(r.Resolution, "2k")
-	r.AspectRatio = cmpOr(r.AspectRatio, "auto")
+	r.Resolution = cmp.Or(r.Resolution, "2k")
+	r.AspectRatio = cmp.Or(r.AspectRatio, "auto")
 	if r.N == 0 {
 		r.N = 1
 	}

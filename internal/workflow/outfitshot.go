@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -39,7 +40,7 @@ func (r *OutfitShotRequest) Capability() string { return "outfit_shot" }
 func (r *OutfitShotRequest) Normalize() error {
 	r.PersonURL = "" // resolved by Check, never taken from the client
 	r.CapabilityID = r.Capability()
-	r.ContentType, r.Platform, r.Mode = cmpOr(r.ContentType, "streetsnap"), cmpOr(r.Platform, "xiaohongshu"), cmpOr(r.Mode, "standard")
+	r.ContentType, r.Platform, r.Mode = cmp.Or(r.ContentType, "streetsnap"), cmp.Or(r.Platform, "xiaohongshu"), cmp.Or(r.Mode, "standard")
 	if r.Variations == 0 {
 		r.Variations = 1
 	}

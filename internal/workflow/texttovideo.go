@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -24,10 +25,10 @@ type TextToVideoRequest struct {
 
 // Normalize applies the defaults of workflows.md §3.
 func (r *TextToVideoRequest) Normalize() error {
-	r.ModelName = cmpOr(r.ModelName, "kling-v2-6")
-	r.Duration = cmpOr(r.Duration, "5")
-	r.AspectRatio = cmpOr(r.AspectRatio, "16:9")
-	r.Mode = cmpOr(r.Mode, "std")
+	r.ModelName = cmp.Or(r.ModelName, "kling-v2-6")
+	r.Duration = cmp.Or(r.Duration, "5")
+	r.AspectRatio = cmp.Or(r.AspectRatio, "16:9")
+	r.Mode = cmp.Or(r.Mode, "std")
 	if r.CfgScale == nil {
 		r.CfgScale = ptr(0.5)
 	}

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -37,7 +38,7 @@ var extendableModels = map[string]bool{"kling-v1": true, "kling-v1-5": true, "kl
 // Normalize applies the defaults and refuses extending at the start.
 func (r *VideoExtendRequest) Normalize() error {
 	r.KlingVideoID, r.SourceModel = "", "" // resolved by Check, never taken from the client
-	r.ExtendDirection = cmpOr(r.ExtendDirection, "end")
+	r.ExtendDirection = cmp.Or(r.ExtendDirection, "end")
 	if r.CfgScale == nil {
 		r.CfgScale = ptr(0.5)
 	}
