@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lepus-ai/lepus/internal/lepus"
+	"github.com/lepus-ai/lepus/internal/provider/kling"
 )
 
 // Provider concurrency pools. Kling counts video and image tasks separately;
@@ -35,11 +36,10 @@ func klingStage(name, endpoint, pool string, cost int) lepus.Stage {
 	}
 }
 
-// cfgScale returns the cfg_scale to send to model: Kling documents it as
-// unsupported on kling-v2.x and v3 models, so only v1.x models get it
-// (contract-decisions #4). The note says when a value was dropped.
+// cfgScale returns the cfg_scale to send to model (kling.TakesCfgScale,
+// contract-decisions #4). The note says when a value was dropped.
 func cfgScale(model string, v float64) (*float64, string) {
-	if strings.HasPrefix(model, "kling-v1") {
+	if kling.TakesCfgScale(model) {
 		return &v, ""
 	}
 	return nil, fmt.Sprintf("cfg_scale %g not sent: %s does not support it", v, model)

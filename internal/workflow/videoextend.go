@@ -32,9 +32,6 @@ const (
 	extendMaxAge   = 30 * 24 * time.Hour
 )
 
-// extendableModels made the only videos Kling can extend.
-var extendableModels = map[string]bool{"kling-v1": true, "kling-v1-5": true, "kling-v1-6": true}
-
 // Normalize applies the defaults and refuses extending at the start.
 func (r *VideoExtendRequest) Normalize() error {
 	r.KlingVideoID, r.SourceModel = "", "" // resolved by Check, never taken from the client
@@ -60,7 +57,7 @@ func (r *VideoExtendRequest) check(ctx context.Context, userID string, in Inputs
 	switch {
 	case a.ProviderID == "":
 		return nil, lepus.FieldErrorf("body.video_id", "video %s was not made by Kling; only Kling videos can be extended", a.ID)
-	case !extendableModels[a.Model]:
+	case !kling.Extendable(a.Model):
 		return nil, lepus.FieldErrorf("body.video_id", "video %s was made by %s; Kling extends only videos made by kling-v1, kling-v1-5 or kling-v1-6", a.ID, orUnknown(a.Model))
 	case in.Now().Sub(a.CreatedAt) >= extendMaxAge:
 		return nil, lepus.FieldErrorf("body.video_id", "video %s is more than 30 days old; Kling no longer has it", a.ID)
