@@ -23,7 +23,8 @@
 //     (⌈M/K⌉·L) (serial: ÷ N·L). Goals ≤ 1.05 with callbacks, ≤ 1.10 without.
 //   - B2: per task finished − created − L (includes the wait for a slot in
 //     a burst); created → provider received the create POST (the sandbox's
-//     own clock, in this process); provider ended → finished.
+//     own clock, in this process); provider ended → finished; and slot
+//     handover, provider ended → the next task accepted in that slot.
 //   - B6: of the 50 ms samples during which some task was created but not
 //     yet accepted by the provider, the fraction with all K slots busy.
 //

@@ -14,7 +14,7 @@ import (
 func printHeader(w io.Writer) {
 	cols := []string{"run", "M", "K", "L", "db", "callbacks", "load avg at start", "makespan", "ratio (goal)",
 		"B2 finished − created − L p50 / p99", "created → provider p50 / p99 (goal p50 ≤ 50 ms)",
-		"provider ended → finished p50 / p99", "B6 all K busy while queued (goal ≥ 0.95)", "creates / 1303s"}
+		"provider ended → finished p50 / p99", "slot handover: provider ended → next accepted p50 / p99", "B6 all K busy while queued (goal ≥ 0.95)", "creates / 1303s"}
 	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
 }
 
@@ -59,11 +59,12 @@ func (r *result) measure(o options) (string, error) {
 		goal = "≤ 1.05"
 	}
 	mcol := fmt.Sprint(o.m)
-	b6 := "n/a (serial)"
+	b6, handover := "n/a (serial)", "n/a (serial)"
 	if o.serial > 0 {
 		mcol, goal = fmt.Sprintf("%d serial", o.serial), "vs N·L"
 	} else {
 		b6 = slotUse(r.slots, created, accepted, o.k, r.first, last)
+		handover = handovers(r.prov, o.k)
 	}
 	db := "SQLite"
 	if o.db != "" {
@@ -76,7 +77,7 @@ func (r *result) measure(o options) (string, error) {
 	cells := []string{
 		fmt.Sprint(r.index), mcol, fmt.Sprint(o.k), L.String(), db, cb, r.load,
 		secs(makespan), fmt.Sprintf("%.3f (%s)", makespan.Seconds()/o.ideal().Seconds(), goal),
-		p50p99(over), p50p99(toProvider), p50p99(afterEnd), b6,
+		p50p99(over), p50p99(toProvider), p50p99(afterEnd), handover, b6,
 		fmt.Sprintf("%d / %d", r.creates, r.busy),
 	}
 	return "| " + strings.Join(cells, " | ") + " |", nil
@@ -86,9 +87,8 @@ func (r *result) measure(o options) (string, error) {
 // not yet accepted by the provider (from first create sent to last
 // finished), the fraction with all k slots in use.
 func slotUse(ss []slotSample, created, accepted []time.Time, k int, from, to time.Time) string {
-	byTime := func(ts []time.Time) { sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) }) }
-	byTime(created)
-	byTime(accepted)
+	slices.SortFunc(created, time.Time.Compare)
+	slices.SortFunc(accepted, time.Time.Compare)
 	upTo := func(ts []time.Time, at time.Time) int {
 		return sort.Search(len(ts), func(i int) bool { return ts[i].After(at) })
 	}
@@ -109,6 +109,26 @@ func slotUse(ss []slotSample, created, accepted []time.Time, k int, from, to tim
 		return "n/a (no queued samples)"
 	}
 	return fmt.Sprintf("%.3f (%d of %d samples)", float64(full)/float64(queued), full, queued)
+}
+
+// handovers is how long a provider slot stays free between two tasks:
+// with every slot taken in turn, the (k+i)-th acceptance uses the slot the
+// i-th ended task freed. Times are the provider's, in ms.
+func handovers(prov map[string]providerTask, k int) string {
+	var accepted, ended []time.Time
+	for _, pt := range prov {
+		accepted, ended = append(accepted, pt.accepted), append(ended, pt.ended)
+	}
+	slices.SortFunc(accepted, time.Time.Compare)
+	slices.SortFunc(ended, time.Time.Compare)
+	var gaps []time.Duration
+	for i := 0; k+i < len(accepted); i++ {
+		gaps = append(gaps, accepted[k+i].Sub(ended[i]))
+	}
+	if len(gaps) == 0 {
+		return "n/a (M ≤ K)"
+	}
+	return p50p99(gaps)
 }
 
 // pct is the p-quantile (nearest rank) of ds; 1 is the maximum.

@@ -55,7 +55,7 @@ func startSandboxAt(getenv func(string) string, addr string, logger *slog.Logger
 	return r, nil
 }
 
-func startSandbox(_ context.Context, getenv func(string) string, logger *slog.Logger) (*runningSandbox, error) {
+func startSandbox(_ context.Context, getenv func(string) string, _ string, logger *slog.Logger) (*runningSandbox, error) {
 	addr := getenv("SANDBOX_ADDR")
 	if addr == "" {
 		addr = "127.0.0.1:0"

@@ -70,7 +70,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	acfg := cfg.Ark
 	mode := "live"
 	if cfg.SandboxMode() {
-		sb, err := startSandbox(ctx, getenv, logger)
+		sb, err := startSandbox(ctx, getenv, cfg.DataDir, logger)
 		if err != nil {
 			return err
 		}
@@ -275,10 +275,12 @@ func wire(ctx context.Context, cfg config.Config, db *database, pc providers, mo
 	return &server{handler: handler, queue: queue, engine: engine, waker: waker, rescuer: rescuer, closing: closing}, nil
 }
 
-// watchInterval is the batch poll's short interval: a fifth of the
-// provider poll interval (5 s unless overridden), between 50 ms and 1 s.
+// watchInterval is the batch poll's short interval: a tenth of the
+// provider poll interval (5 s unless overridden), between 50 and 500 ms. A
+// look is one list request per 500 tasks in flight, so looking often is
+// cheap, and it bounds how long an ended task waits to be noticed.
 func watchInterval(poll time.Duration) time.Duration {
-	return min(max(cmp.Or(poll, 5*time.Second)/5, 50*time.Millisecond), time.Second)
+	return min(max(cmp.Or(poll, 5*time.Second)/10, 50*time.Millisecond), 500*time.Millisecond)
 }
 
 // processID names this process in the queue (River's client id, seen in

@@ -84,8 +84,13 @@ func (s *Service) CreateTask(ctx context.Context, p CreateTaskParams) (*lepus.Ta
 	if def == nil {
 		return nil, false, lepus.Errorf(lepus.ENotFound, "unknown workflow %q", p.Type)
 	}
-	if len(p.IdempotencyKey) > 255 {
-		return nil, false, lepus.FieldErrorf("header.Idempotency-Key", "must be at most 255 characters")
+	if err := checkIdempotencyKey(p.IdempotencyKey); err != nil {
+		return nil, false, err
+	}
+	// Before Normalize, so a field is named as the client sent it (style
+	// tags are trimmed and compacted by Normalize).
+	if err := workflow.CheckText(p.Request); err != nil {
+		return nil, false, err
 	}
 	if err := p.Request.Normalize(); err != nil {
 		return nil, false, err
@@ -150,6 +155,21 @@ func (s *Service) CreateTask(ctx context.Context, p CreateTaskParams) (*lepus.Ta
 		}
 	}
 	return t, created, nil
+}
+
+// checkIdempotencyKey refuses a key that is longer than 255 characters or
+// holds anything but printable ASCII: the key is stored and compared as
+// text, and Postgres refuses invalid UTF-8 (a Latin-1 "é" sent raw).
+func checkIdempotencyKey(key string) error {
+	if len(key) > 255 {
+		return lepus.FieldErrorf("header.Idempotency-Key", "must be at most 255 characters")
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c < 0x20 || c > 0x7e {
+			return lepus.FieldErrorf("header.Idempotency-Key", "must be printable ASCII; byte %d is 0x%02X", i, c)
+		}
+	}
+	return nil
 }
 
 // findIdempotent returns the task an earlier request with the same key

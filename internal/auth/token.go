@@ -5,10 +5,14 @@
 package auth
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -63,6 +67,10 @@ func NewSigner(secret []byte, now func() time.Time) (*Signer, error) {
 			// and RS256-with-the-secret-as-public-key attacks work.
 			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 			jwt.WithExpirationRequired(),
+			// A token issued in the future (beyond leeway) is refused,
+			// as is one whose nbf has not come; both are forgeries or a
+			// badly wrong clock.
+			jwt.WithIssuedAt(),
 			jwt.WithAudience(audience),
 			jwt.WithLeeway(leeway),
 			jwt.WithTimeFunc(now),
@@ -74,8 +82,8 @@ func NewSigner(secret []byte, now func() time.Time) (*Signer, error) {
 // Supabase sets (sub, iat, exp, role, aud). Tests and the sandbox use it
 // to act as a user.
 func (s *Signer) Sign(userID string, ttl time.Duration) (string, error) {
-	if userID == "" {
-		return "", errors.New("auth: sign: empty user id")
+	if err := checkSubject(userID); err != nil {
+		return "", fmt.Errorf("auth: sign: %w", err)
 	}
 	if ttl <= 0 {
 		return "", fmt.Errorf("auth: sign: ttl %s is not positive", ttl)
@@ -97,12 +105,20 @@ func (s *Signer) Sign(userID string, ttl time.Duration) (string, error) {
 	return token, nil
 }
 
-// Verify checks token's signature, algorithm, expiry and audience and
-// returns its subject. Errors are *Error with a client-safe message:
+// Verify checks token's signature and algorithm (HS256 only), its times
+// (exp required; exp, nbf and iat numeric and honoured within leeway), its
+// audience, that it names no crit extension, and that its subject is a
+// plausible user id, and returns the subject. Errors are *Error with a client-safe message:
 // "token expired" or "invalid token".
 func (s *Signer) Verify(token string) (userID string, err error) {
-	var claims jwt.RegisteredClaims
-	_, err = s.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) {
+	var c tokenClaims
+	_, err = s.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
+		// RFC 7515 §4.1.11: a recipient must refuse a token naming
+		// extensions it does not understand in "crit"; Lepus knows none.
+		// jwt/v5 ignores the header, so it is checked here.
+		if _, ok := t.Header["crit"]; ok {
+			return nil, errors.New("token has a crit header")
+		}
 		return s.secret, nil
 	})
 	if errors.Is(err, jwt.ErrTokenExpired) {
@@ -111,10 +127,61 @@ func (s *Signer) Verify(token string) (userID string, err error) {
 	if err != nil {
 		return "", &Error{Message: "invalid token", err: err}
 	}
-	if strings.TrimSpace(claims.Subject) == "" {
-		return "", &Error{Message: "invalid token", err: errors.New("token has no subject")}
+	if err := checkSubject(c.Subject); err != nil {
+		return "", &Error{Message: "invalid token", err: err}
 	}
-	return claims.Subject, nil
+	return c.Subject, nil
+}
+
+// maxSubjectLen bounds the user id. Supabase's are 36-character UUIDs.
+const maxSubjectLen = 255
+
+// checkSubject refuses a user id that is blank, too long, or holds
+// control characters or invalid UTF-8: it is stored and queried as text,
+// and Postgres refuses NUL and invalid UTF-8.
+func checkSubject(sub string) error {
+	switch {
+	case strings.TrimSpace(sub) == "":
+		return errors.New("token has no subject")
+	case len(sub) > maxSubjectLen:
+		return fmt.Errorf("token subject is %d bytes; at most %d", len(sub), maxSubjectLen)
+	case !utf8.ValidString(sub) || strings.ContainsRune(sub, utf8.RuneError):
+		// RuneError: encoding/json turns invalid UTF-8 into U+FFFD.
+		return errors.New("token subject is not valid UTF-8")
+	case strings.ContainsFunc(sub, unicode.IsControl):
+		return errors.New("token subject holds a control character")
+	}
+	return nil
+}
+
+// tokenClaims are the registered claims, decoded strictly: jwt/v5 decodes a
+// NumericDate through json.Number, which also takes a quoted number, so
+// {"exp":"9999999999"} would pass as a number. RFC 7519 §2 says a
+// NumericDate is a JSON number; a string or null is refused here.
+type tokenClaims struct {
+	jwt.RegisteredClaims
+}
+
+// UnmarshalJSON checks exp, nbf and iat are JSON numbers, then decodes the
+// registered claims.
+func (c *tokenClaims) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	for _, k := range []string{"exp", "nbf", "iat"} {
+		v, ok := raw[k]
+		if !ok {
+			continue
+		}
+		if v = bytes.TrimSpace(v); len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
+			return fmt.Errorf("claim %s is not a number", k)
+		}
+	}
+	if v, ok := raw["sub"]; ok && !utf8.Valid(v) {
+		return errors.New("claim sub is not valid UTF-8")
+	}
+	return json.Unmarshal(b, &c.RegisteredClaims)
 }
 
 // BearerToken extracts the token from an Authorization header value

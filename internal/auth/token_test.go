@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,24 @@ func validClaims() jwt.MapClaims {
 func b64(v any) string {
 	b, _ := json.Marshal(v)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// signRaw signs header and the payload text as given with HS256 and
+// testSecret, for payloads json.Marshal would never produce.
+func signRaw(t *testing.T, header map[string]any, payload string) string {
+	t.Helper()
+	unsigned := b64(header) + "." + base64.RawURLEncoding.EncodeToString([]byte(payload))
+	mac := hmac.New(sha256.New, testSecret)
+	mac.Write([]byte(unsigned))
+	return unsigned + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+func mustMarshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 func TestSigner_SignVerify(t *testing.T) {
@@ -106,6 +125,15 @@ func TestSigner_Verify(t *testing.T) {
 	anon["aud"] = "anon"
 	arrayAud := validClaims()
 	arrayAud["aud"] = []string{"other", "authenticated"}
+	with := func(k string, v any) jwt.MapClaims {
+		c := validClaims()
+		c[k] = v
+		return c
+	}
+	hs256 := func(c jwt.MapClaims) func(t *testing.T) string {
+		return func(t *testing.T) string { return signMap(t, jwt.SigningMethodHS256, testSecret, c) }
+	}
+	exp, iat := strconv.FormatInt(t0.Add(time.Hour).Unix(), 10), strconv.FormatInt(t0.Unix(), 10)
 
 	tests := []struct {
 		name  string
@@ -129,6 +157,39 @@ func TestSigner_Verify(t *testing.T) {
 		{"ErrBlankSub", func(t *testing.T) string { return signMap(t, jwt.SigningMethodHS256, testSecret, blankSub) }, t0, "invalid token", false},
 		{"ErrAudience", func(t *testing.T) string { return signMap(t, jwt.SigningMethodHS256, testSecret, anon) }, t0, "invalid token", false},
 		{"ErrGarbage", func(t *testing.T) string { return "not.a.jwt" }, t0, "invalid token", false},
+		{"OKSupabase", func(t *testing.T) string {
+			return signRaw(t, map[string]any{"alg": "HS256", "typ": "JWT", "kid": "Ab12Cd34"}, `{"iss":"https://abcdefgh.supabase.co/auth/v1",`+
+				`"sub":"8f2c1a9e-3b4d-4c5e-9f60-7a8b9c0d1e2f","aud":"authenticated","exp":`+exp+`,"iat":`+iat+`,"email":"ana@example.com",`+
+				`"phone":"","app_metadata":{"provider":"email","providers":["email"]},"user_metadata":{},"role":"authenticated",`+
+				`"aal":"aal1","amr":[{"method":"password","timestamp":`+iat+`}],"session_id":"0b7f5b0e-1c2d-4e3f-8a9b-0c1d2e3f4a5b","is_anonymous":false}`)
+		}, t0, "8f2c1a9e-3b4d-4c5e-9f60-7a8b9c0d1e2f", true},
+		{"OKNonASCIISub", hs256(with("sub", "usér-1")), t0, "usér-1", true},
+		{"OKSub255", hs256(with("sub", strings.Repeat("u", 255))), t0, strings.Repeat("u", 255), true},
+		{"OKIatWithinLeeway", hs256(with("iat", t0.Add(20*time.Second).Unix())), t0, "user-1", true},
+		{"OKNbfWithinLeeway", hs256(with("nbf", t0.Add(20*time.Second).Unix())), t0, "user-1", true},
+		{"OKFractionalExp", hs256(with("exp", float64(t0.Add(time.Hour).Unix())+0.5)), t0, "user-1", true},
+		{"ErrSubNUL", hs256(with("sub", "user\x00-1")), t0, "invalid token", false},
+		{"ErrSubNewline", hs256(with("sub", "user-1\n")), t0, "invalid token", false},
+		{"ErrSubC1", hs256(with("sub", "user\u0085")), t0, "invalid token", false},
+		{"ErrSubReplacementChar", hs256(with("sub", "user\uFFFD")), t0, "invalid token", false},
+		{"ErrSubNonUTF8", func(t *testing.T) string {
+			return signRaw(t, map[string]any{"alg": "HS256"}, `{"sub":"user-`+"\xe9"+`","aud":"authenticated","exp":`+exp+`}`)
+		}, t0, "invalid token", false},
+		{"ErrSubTooLong", hs256(with("sub", strings.Repeat("u", 256))), t0, "invalid token", false},
+		{"ErrStringExp", hs256(with("exp", exp)), t0, "invalid token", false},
+		{"ErrNullExp", func(t *testing.T) string {
+			return signRaw(t, map[string]any{"alg": "HS256"}, `{"sub":"user-1","aud":"authenticated","exp":null}`)
+		}, t0, "invalid token", false},
+		{"ErrStringIat", hs256(with("iat", iat)), t0, "invalid token", false},
+		{"ErrStringNbf", hs256(with("nbf", iat)), t0, "invalid token", false},
+		{"ErrFutureIat", hs256(with("iat", t0.Add(time.Minute).Unix())), t0, "invalid token", false},
+		{"ErrFutureNbf", hs256(with("nbf", t0.Add(time.Minute).Unix())), t0, "invalid token", false},
+		{"ErrCritUnknown", func(t *testing.T) string {
+			return signRaw(t, map[string]any{"alg": "HS256", "crit": []string{"x-lepus"}, "x-lepus": true}, string(mustMarshal(validClaims())))
+		}, t0, "invalid token", false},
+		{"ErrCritEmpty", func(t *testing.T) string {
+			return signRaw(t, map[string]any{"alg": "HS256", "crit": []string{}}, string(mustMarshal(validClaims())))
+		}, t0, "invalid token", false},
 		{"ErrEmpty", func(t *testing.T) string { return "" }, t0, "invalid token", false},
 	}
 	for _, tt := range tests {
@@ -184,8 +245,10 @@ func TestNewSigner_Err(t *testing.T) {
 	if err != nil {
 		t.Fatalf("32-byte secret: %v", err)
 	}
-	if _, err := s.Sign("", time.Hour); err == nil {
-		t.Error("empty user id signed")
+	for _, id := range []string{"", " ", "u\x00", "u\n", strings.Repeat("u", 256), "u\xe9"} {
+		if _, err := s.Sign(id, time.Hour); err == nil {
+			t.Errorf("user id %q signed", id)
+		}
 	}
 	if _, err := s.Sign("u", 0); err == nil {
 		t.Error("zero ttl signed")

@@ -99,18 +99,39 @@ func (s *Store) Put(ctx context.Context, key, contentType string, r io.Reader) (
 	defer cancel()
 	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: contentType})
 	if err != nil {
-		return 0, fmt.Errorf("blob: put %s: %w", key, err)
+		return 0, opError("put", key, err)
 	}
-	n, err := io.Copy(w, r)
+	src := &sourceReader{r: r}
+	n, err := io.Copy(w, src)
 	if err != nil {
 		cancel()
 		_ = w.Close()
-		return 0, fmt.Errorf("blob: put %s: %w", key, err)
+		if src.err != nil {
+			// The caller's reader failed (a provider download, a client
+			// upload): that says nothing about storage.
+			return 0, fmt.Errorf("blob: put %s: %w", key, err)
+		}
+		return 0, opError("put", key, err)
 	}
 	if err := w.Close(); err != nil {
-		return 0, fmt.Errorf("blob: put %s: %w", key, err)
+		return 0, opError("put", key, err)
 	}
 	return n, nil
+}
+
+// sourceReader remembers its reader's error, so Put can tell a failing
+// source from failing storage.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
 }
 
 // Open returns a reader for key; missing keys give an error wrapping
@@ -119,7 +140,7 @@ func (s *Store) Put(ctx context.Context, key, contentType string, r io.Reader) (
 func (s *Store) Open(ctx context.Context, key string) (*Reader, error) {
 	r, err := s.bucket.NewReader(ctx, key, nil)
 	if err != nil {
-		return nil, fmt.Errorf("blob: open %s: %w", key, translate(err))
+		return nil, opError("open", key, err)
 	}
 	ct := r.ContentType()
 	if ct == "" || ct == "application/octet-stream" {
@@ -132,7 +153,7 @@ func (s *Store) Open(ctx context.Context, key string) (*Reader, error) {
 func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
 	ok, err := s.bucket.Exists(ctx, key)
 	if err != nil {
-		return false, fmt.Errorf("blob: exists %s: %w", key, err)
+		return false, opError("exists", key, err)
 	}
 	return ok, nil
 }
@@ -142,7 +163,21 @@ func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
 func (s *Store) Delete(ctx context.Context, key string) error {
 	err := s.bucket.Delete(ctx, key)
 	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-		return fmt.Errorf("blob: delete %s: %w", key, err)
+		return opError("delete", key, err)
+	}
+	return nil
+}
+
+// Ping checks that the bucket exists and answers, for health checks. It
+// lists at most one key, so it is cheap on every backend; callers bound it
+// with a short timeout, because the SDK retries a refused connection.
+func (s *Store) Ping(ctx context.Context) error {
+	ok, err := s.bucket.IsAccessible(ctx)
+	if err != nil {
+		return opError("ping", "bucket", err)
+	}
+	if !ok {
+		return errors.New("blob: ping: the bucket does not exist")
 	}
 	return nil
 }
@@ -153,13 +188,6 @@ func (s *Store) Close() error {
 		return fmt.Errorf("blob: close: %w", err)
 	}
 	return nil
-}
-
-func translate(err error) error {
-	if gcerrors.Code(err) == gcerrors.NotFound {
-		return ErrNotFound
-	}
-	return err
 }
 
 // Reader streams one object. It is an io.ReadSeekCloser, so it can be

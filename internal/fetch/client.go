@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -86,7 +87,7 @@ func newClient(cfg Config, extraV4 []netip.Prefix) *Client {
 // target's address, so a redirect to an internal host fails at connect.
 func checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > maxRedirects {
-		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		return errTooManyRedirects
 	}
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 		return &URLError{Reason: "redirects to a non-http(s) URL"}
@@ -112,21 +113,32 @@ type Response struct {
 }
 
 // StatusError reports a non-2xx response. Callers look at StatusCode to
-// tell an expired result (403/404) from a server hiccup (5xx).
+// tell an expired result (403/404) from a server hiccup (5xx). Its message
+// ("could not download: HTTP 404 Not Found") is public, like Error's.
 type StatusError struct {
 	StatusCode int
-	Status     string
-	// URL is redacted: no query, fragment or user info.
+	// Status is the server's status line, for logs.
+	Status string
+	// URL is redacted: no query, fragment or user info. It is not in the
+	// message: after a redirect it may name a host the user never gave.
 	URL string
 }
 
 func (e *StatusError) Error() string {
-	return fmt.Sprintf("get %s: unexpected status %s", e.URL, e.Status)
+	return "could not download: " + statusText(e.StatusCode)
 }
 
-// Open GETs rawURL and returns its body for streaming. Non-2xx responses
-// return a *StatusError, and bodies that are (or turn out to be) larger
-// than MaxBytes fail with ErrTooLarge.
+// LogValue adds the redacted URL when the error is logged directly.
+func (e *StatusError) LogValue() slog.Value {
+	return slog.StringValue(fmt.Sprintf("%s (get %s: %s)", e.Error(), e.URL, e.Status))
+}
+
+// Open GETs rawURL and returns its body for streaming. A URL that is not
+// an absolute http(s) URL fails with a *URLError before any traffic;
+// non-2xx responses return a *StatusError; every other failure is an
+// *Error with a public message, wrapping ErrForbiddenAddress for a refused
+// address and ErrTooLarge for bodies that are (or turn out to be) larger
+// than MaxBytes.
 func (c *Client) Open(ctx context.Context, rawURL string) (*Response, error) {
 	u, err := parseURL(rawURL)
 	if err != nil {
@@ -134,7 +146,7 @@ func (c *Client) Open(ctx context.Context, rawURL string) (*Response, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("fetch: new request: %w", err)
+		return nil, &Error{Msg: "could not download: the URL is not valid", Err: err}
 	}
 	req.Header.Set("User-Agent", c.cfg.UserAgent)
 	resp, err := c.http.Do(req)
@@ -142,21 +154,21 @@ func (c *Client) Open(ctx context.Context, rawURL string) (*Response, error) {
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			// url.Error prints the URL it failed on (possibly a redirect
-			// target); drop its query so signatures stay out of messages.
+			// target); drop its query so signatures stay out of logs.
 			if pu, perr := url.Parse(ue.URL); perr == nil {
 				ue.URL = redact(pu)
 			}
 		}
-		return nil, fmt.Errorf("fetch: %w", err)
+		return nil, describe(err)
 	}
 	final := redact(resp.Request.URL)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		drain(resp.Body)
-		return nil, fmt.Errorf("fetch: %w", &StatusError{StatusCode: resp.StatusCode, Status: resp.Status, URL: final})
+		return nil, &StatusError{StatusCode: resp.StatusCode, Status: resp.Status, URL: final}
 	}
 	if resp.ContentLength > c.cfg.MaxBytes {
 		drain(resp.Body)
-		return nil, fmt.Errorf("fetch: get %s: %d bytes exceeds the %d byte limit: %w", final, resp.ContentLength, c.cfg.MaxBytes, ErrTooLarge)
+		return nil, tooLarge(c.cfg.MaxBytes, fmt.Errorf("get %s: %d bytes: %w", final, resp.ContentLength, ErrTooLarge))
 	}
 	return &Response{
 		Body:          &limitedBody{rc: resp.Body, left: c.cfg.MaxBytes, max: c.cfg.MaxBytes},
@@ -173,8 +185,15 @@ func drain(rc io.ReadCloser) {
 	_ = rc.Close()
 }
 
+// tooLarge is the public error for a body over the limit; cause wraps
+// ErrTooLarge.
+func tooLarge(max int64, cause error) *Error {
+	return &Error{Msg: "could not download: the file is larger than " + sizeText(max), Err: cause}
+}
+
 // limitedBody fails with ErrTooLarge once more than max bytes arrive, so a
 // server that lies about (or omits) Content-Length cannot exceed the limit.
+// Other read errors (a timeout, a dropped connection) become an *Error too.
 type limitedBody struct {
 	rc   io.ReadCloser
 	left int64
@@ -187,16 +206,25 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 		var one [1]byte
 		n, err := b.rc.Read(one[:])
 		if n > 0 {
-			return 0, fmt.Errorf("fetch: body exceeds the %d byte limit: %w", b.max, ErrTooLarge)
+			return 0, tooLarge(b.max, ErrTooLarge)
 		}
-		return 0, err
+		return 0, readError(err)
 	}
 	if int64(len(p)) > b.left {
 		p = p[:b.left]
 	}
 	n, err := b.rc.Read(p)
 	b.left -= int64(n)
-	return n, err
+	return n, readError(err)
+}
+
+// readError keeps io.EOF (the normal end, compared with ==) and describes
+// anything else.
+func readError(err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	return describe(err)
 }
 
 func (b *limitedBody) Close() error { return b.rc.Close() }

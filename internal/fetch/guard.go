@@ -40,12 +40,15 @@ var (
 	}
 )
 
-// forbiddenError is what the dialer's Control hook returns. Its message is
-// written for the person who supplied the URL; Is makes it match
-// ErrForbiddenAddress and Unwrap keeps the ssrf cause for logs.
+// forbiddenError is what the dialer's Control hook returns. msg names the
+// address and goes to logs only: the address may be what an internal host
+// name resolved to. public is what the person who supplied the URL reads
+// (see Error). Is makes it match ErrForbiddenAddress and Unwrap keeps the
+// ssrf cause.
 type forbiddenError struct {
-	msg   string
-	cause error
+	msg    string
+	public string
+	cause  error
 }
 
 func (e *forbiddenError) Error() string        { return e.msg }
@@ -76,28 +79,33 @@ func newGuard(allowPrivate bool, extraV4 []netip.Prefix) *guard {
 	return &guard{g: ssrf.New(opts...), allowPrivate: allowPrivate}
 }
 
+// notAllowed starts every public refusal.
+const notAllowed = "this address is not allowed"
+
 // control is the net.Dialer Control hook. It checks the address before the
 // port so that the message for http://127.0.0.1:8080 talks about the
 // address, which is the real problem.
 func (g *guard) control(network, address string, _ syscall.RawConn) error {
 	if network != "tcp4" && network != "tcp6" {
-		return &forbiddenError{msg: fmt.Sprintf("network %s is not allowed", network), cause: ssrf.ErrProhibitedNetwork}
+		return &forbiddenError{msg: fmt.Sprintf("network %s is not allowed", network), public: notAllowed, cause: ssrf.ErrProhibitedNetwork}
 	}
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return &forbiddenError{msg: fmt.Sprintf("address %s cannot be checked", address), cause: err}
+		return &forbiddenError{msg: fmt.Sprintf("address %s cannot be checked", address), public: notAllowed, cause: err}
 	}
 	if err := g.g.SafeAddr(ap.Addr()); err != nil {
-		msg := fmt.Sprintf("address %s is private or loopback; %s", ap.Addr(), allowPrivateHint)
 		if g.allowPrivate {
-			msg = fmt.Sprintf("address %s is reserved and never allowed", ap.Addr())
+			return &forbiddenError{msg: fmt.Sprintf("address %s is reserved and never allowed", ap.Addr()),
+				public: notAllowed + " (a reserved address)", cause: err}
 		}
-		return &forbiddenError{msg: msg, cause: err}
+		return &forbiddenError{msg: fmt.Sprintf("address %s is private or loopback; %s", ap.Addr(), allowPrivateHint),
+			public: notAllowed + " (a private or loopback address; " + allowPrivateHint + ")", cause: err}
 	}
 	if err := g.g.SafeAddrPort(ap); err != nil {
 		return &forbiddenError{
-			msg:   fmt.Sprintf("port %d is not allowed (only 80 and 443); %s", ap.Port(), allowPrivateHint),
-			cause: err,
+			msg:    fmt.Sprintf("port %d is not allowed (only 80 and 443); %s", ap.Port(), allowPrivateHint),
+			public: fmt.Sprintf("%s (port %d: only 80 and 443; %s)", notAllowed, ap.Port(), allowPrivateHint),
+			cause:  err,
 		}
 	}
 	return nil

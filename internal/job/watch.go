@@ -146,6 +146,7 @@ func (w *Watcher) RunOnce(ctx context.Context) (time.Duration, error) {
 	}
 	next := w.Idle
 	var wake []int64
+	started := time.Now()
 	for endpoint, ws := range byEndpoint {
 		due := false
 		for _, wt := range ws {
@@ -175,7 +176,10 @@ func (w *Watcher) RunOnce(ctx context.Context) (time.Duration, error) {
 	if len(wake) > 0 {
 		w.Wake(ctx, wake...)
 	}
-	return max(next, 10*time.Millisecond), nil
+	// With very many tasks in flight a look takes long (a page per 500):
+	// keep looking at most a fifth of the time, so the cost of waiting
+	// stays bounded and the detection delay grows gently instead.
+	return max(next, 10*time.Millisecond, 4*time.Since(started)), nil
 }
 
 // scan pages through an endpoint's list until every waited task was seen
@@ -259,8 +263,9 @@ func (w *Watcher) learn(endpoint, model string, d time.Duration) {
 func latencyKey(endpoint, model string) string { return endpoint + " " + model }
 
 // watchSafety is how long a watched stage's job sleeps between its own
-// polls: the watcher wakes it when its provider task ends, so this is only
-// the safety net (and is cut short at the stage's deadline).
+// polls: the watcher wakes it when its provider task ends (or when the list
+// no longer shows it), so this is only the safety net, and is cut short at
+// the stage's deadline. Long, so that 100,000 tasks in flight cost little.
 func watchSafety(pollInterval time.Duration) time.Duration {
-	return min(60*pollInterval, 10*time.Minute)
+	return min(360*pollInterval, 30*time.Minute)
 }

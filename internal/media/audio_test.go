@@ -104,12 +104,12 @@ func TestAudioDuration(t *testing.T) {
 		mpeg2 = append(mpeg2, mp3TestFrame(t, 2, byte(1+i%14), 0, false, false)...)
 	}
 
-	// A Xing header that claims more frames than the file holds wins: the
-	// count is trusted and the frames are not walked.
+	// A Xing header that claims more frames than the file holds is not
+	// believed: the frames are walked, and the tag frame is not sound.
 	xing := SilentMP3(1, true)
 	binary.BigEndian.PutUint32(xing[4+17+8:], 1000)
 
-	// A VBRI header (Fraunhofer) sits 32 bytes after the header.
+	// Nor is a VBRI header (Fraunhofer; 32 bytes after the header).
 	vbri := mp3TestFrame(t, 3, 9, 0, false, false)
 	copy(vbri[36:], "VBRI")
 	binary.BigEndian.PutUint32(vbri[36+14:], 500)
@@ -137,8 +137,8 @@ func TestAudioDuration(t *testing.T) {
 		{"WAV_SizeBeyondFile", truncated, AudioWAV, 0.5},
 		{"MP3_CBR", SilentMP3(2, false), AudioMP3, 77 * 1152 / 44100.0},
 		{"MP3_XingFrames", SilentMP3(2, true), AudioMP3, 77 * 1152 / 44100.0},
-		{"MP3_XingCountTrusted", xing, AudioMP3, 1000 * 1152 / 44100.0},
-		{"MP3_VBRICount", vbri, AudioMP3, 500 * 1152 / 44100.0},
+		{"MP3_XingCountWalked", xing, AudioMP3, 38 * 1152 / 44100.0},
+		{"MP3_VBRICountWalked", vbri, AudioMP3, 19 * 1152 / 44100.0},
 		{"MP3_MixedBitrates", vbr, AudioMP3, vbrSecs},
 		{"MP3_ID3AndJunk", junky, AudioMP3, 10 * 1152 / 44100.0},
 		{"MP3_MPEG2", mpeg2, AudioMP3, 30 * 576 / 22050.0},
@@ -248,5 +248,66 @@ func TestSineWAV(t *testing.T) {
 	}
 	if peak < 3000 || peak > 3300 {
 		t.Errorf("peak %d, want a quiet tone near a tenth of full scale", peak)
+	}
+}
+
+// TestAudioDuration_LyingHeader checks that a header claiming a length
+// the data does not have is measured by the data, or refused.
+func TestAudioDuration_LyingHeader(t *testing.T) {
+	t.Parallel()
+
+	// A byte rate of 1 would make 16000 bytes of 16 kHz mono last 4.4 hours.
+	slowRate := fmtChunk(1, 16000, 16)
+	binary.LittleEndian.PutUint32(slowRate[8:], 1)
+	byteRate := wavWith(wavChunk{id: "fmt ", body: slowRate}, wavChunk{id: "data", body: make([]byte, 16000)})
+
+	// A data chunk claiming 1 GB in a file that holds 16000 bytes of it.
+	bigData := wavWith(wavChunk{id: "fmt ", body: fmtChunk(1, 16000, 16)}, wavChunk{id: "data", body: make([]byte, 16000)})
+	binary.LittleEndian.PutUint32(bigData[len(bigData)-16000-4:], 1<<30)
+
+	// A block align of 1 for 16-bit stereo.
+	badAlign := fmtChunk(2, 16000, 16)
+	binary.LittleEndian.PutUint16(badAlign[12:], 1)
+
+	// An M4A whose movie and track headers say an hour.
+	longM4A := SilentM4A(3)
+	for _, typ := range []string{"mvhd", "mdhd"} {
+		i := bytes.Index(longM4A, []byte(typ))
+		ts := binary.BigEndian.Uint32(longM4A[i+16:])
+		binary.BigEndian.PutUint32(longM4A[i+20:], 3600*ts)
+	}
+	// An M4A cut off in its audio.
+	m4a := SilentM4A(3)
+	cutM4A := m4a[:len(m4a)-2000]
+
+	tests := []struct {
+		name, format string
+		data         []byte
+		want         float64 // 0: refused
+		wantErr      string
+	}{
+		{name: "WAV_ByteRate", format: AudioWAV, data: byteRate, want: 0.5},
+		{name: "WAV_DataSize", format: AudioWAV, data: bigData, want: 0.5},
+		{name: "WAV_BlockAlign", format: AudioWAV, data: wavWith(wavChunk{id: "fmt ", body: badAlign}, wavChunk{id: "data", body: make([]byte, 6400)}), wantErr: "block align"},
+		{name: "M4A_Headers", format: AudioM4A, data: longM4A, want: 129 * 1024 / 44100.0},
+		{name: "M4A_Truncated", format: AudioM4A, data: cutM4A, wantErr: "past the end"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := AudioDuration(bytes.NewReader(tt.data), tt.format)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("duration %v, error %v; want an error mentioning %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("AudioDuration: %v", err)
+			}
+			if math.Abs(got-tt.want) > 1e-9 {
+				t.Fatalf("duration %v s, want %v s", got, tt.want)
+			}
+		})
 	}
 }

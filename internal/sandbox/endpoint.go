@@ -56,12 +56,30 @@ type spec struct {
 	// face sessions). They may complete the spec, e.g. set an output's
 	// length from an input video's.
 	checks []func(ctx context.Context, s *Sandbox) *apiError
+	// facts are what checks learned from fetches and from the sandbox's
+	// state. They are saved with the task, and apply sets from them
+	// whatever checks set, so a restarted sandbox rebuilds the spec from
+	// the create body and the facts without fetching anything (restore.go).
+	facts facts
+	apply func(s *Sandbox) *apiError
 	// parent is task_info.parent_video (video-extend and lip sync).
 	parent *videoView
 	// outputs describe the results, one URL each.
 	outputs []output
 	// render makes result index; called lazily on the first CDN download.
 	render func(ctx context.Context, s *Sandbox, index int) ([]byte, error)
+}
+
+// facts are the results of a task's checks that its spec depends on.
+type facts struct {
+	// Seconds is the length of motion control's motion video.
+	Seconds float64 `json:"seconds,omitempty"`
+	// VideoID is the produced video a video-extend or lip-sync task works
+	// on; VideoURL the fetched video of a lip-sync session, instead.
+	VideoID  string `json:"video_id,omitempty"`
+	VideoURL string `json:"video_url,omitempty"`
+	// Millis is the length of a lip-sync session's video.
+	Millis int64 `json:"millis,omitempty"`
 }
 
 // imageInput is one image source (URL or raw base64) and the field it came

@@ -101,10 +101,14 @@ func validateMotionControl(body []byte) (*spec, *apiError) {
 		if e := checkVideoRange(fieldf("video_url (character_orientation %s)", b.CharacterOrientation), in, 3, maxSecs, motionVideoMinSide, motionVideoMaxSide); e != nil {
 			return e
 		}
-		// The output lasts as long as the motion video.
-		r.seconds = in.seconds
-		sp.outputs[0].duration = formatSeconds(in.seconds)
-		return nil
+		sp.facts.Seconds = in.seconds
+		return sp.apply(s)
 	})
+	sp.apply = func(*Sandbox) *apiError {
+		// The output lasts as long as the motion video.
+		r.seconds = sp.facts.Seconds
+		sp.outputs[0].duration = formatSeconds(sp.facts.Seconds)
+		return nil
+	}
 	return sp, nil
 }

@@ -77,6 +77,7 @@ func (s *Sandbox) finish(t *task) {
 // finishLocked ends the task: failed with msg, or succeed when msg is
 // empty. It frees the task's slots. Caller holds s.mu.
 func (s *Sandbox) finishLocked(t *task, msg string) {
+	t.updatedAt = s.cfg.Now().UnixMilli()
 	if msg != "" {
 		t.status, t.msg = statusFailed, msg
 		s.stats.Failed++
@@ -85,7 +86,6 @@ func (s *Sandbox) finishLocked(t *task, msg string) {
 		s.stats.Succeeded++
 		s.recordVideosLocked(t)
 	}
-	t.updatedAt = s.cfg.Now().UnixMilli()
 	t.timer = nil
 	s.slots[t.ep.pool()] -= t.spec.cost
 	s.running--

@@ -29,18 +29,26 @@ type videoRecord struct {
 	seconds   float64
 }
 
-// recordVideosLocked remembers the video outputs of a task that just
-// succeeded. Caller holds s.mu.
+// recordVideosLocked remembers the video outputs of a task that succeeded
+// at t.updatedAt. Caller holds s.mu.
 func (s *Sandbox) recordVideosLocked(t *task) {
-	now := s.cfg.Now()
+	at := time.UnixMilli(t.updatedAt)
 	for i, o := range t.spec.outputs {
 		if o.ext != "mp4" {
 			continue
 		}
 		secs, _ := strconv.ParseFloat(o.duration, 64)
 		id := videoID(t, i)
-		s.videos[id] = &videoRecord{id: id, task: t, index: i, model: t.spec.model, createdAt: now, seconds: secs}
+		s.videos[id] = &videoRecord{id: id, task: t, index: i, model: t.spec.model, createdAt: at, seconds: secs}
 	}
+}
+
+// videoRecord returns the video this sandbox produced with id, expired or
+// not, or nil.
+func (s *Sandbox) videoRecord(id string) *videoRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.videos[id]
 }
 
 // producedVideo returns the record of a video this sandbox made, or the

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/lepus-ai/lepus/internal/sample"
+	"github.com/lepus-ai/lepus/internal/sandbox"
+)
+
+// TestServe_SandboxSurvivesRestart stops `lepus serve` in sandbox mode
+// (SIGTERM) while a face swap with video and an image-to-video wait on the
+// sandbox's video tasks, and starts it again on the same data dir and
+// addresses. The restarted sandbox still knows the tasks (and the face
+// swap's image, the video's first frame): both complete, keep their full
+// debit, and every external task id was submitted exactly once, before the
+// restart.
+func TestServe_SandboxSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	bin := lepusBinary(t)
+	sandboxAddr := freeAddr(t)
+	var env []string
+	for _, kv := range os.Environ() {
+		if !hasAnyPrefix(kv, "LEPUS_", "KLING_", "SANDBOX_", "ARK_", "STABILITY_", "SEEDREAM_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env,
+		// Both addresses are fixed: stored step results hold the sandbox's
+		// CDN URLs, and the sandbox's callbacks and input fetches Lepus's.
+		"LEPUS_ADDR="+freeAddr(t),
+		"SANDBOX_ADDR="+sandboxAddr,
+		"LEPUS_DATA_DIR="+t.TempDir(),
+		"LEPUS_JWT_SECRET="+testSecret,
+		"LEPUS_ALLOW_PRIVATE_URLS=1",
+		"LEPUS_POLL_INTERVAL=100ms",
+		"LEPUS_QUEUE_POLL_INTERVAL=50ms",
+		"LEPUS_RETRY_BASE=50ms",
+		"LEPUS_SHUTDOWN_GRACE=1s",
+		"SANDBOX_IMAGE_LATENCY=300ms",
+		"SANDBOX_VIDEO_LATENCY=8s",
+	)
+
+	first := startProcess(t, bin, env)
+	tok := first.token(t, "rita")
+	_, scene := first.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
+	_, face := first.upload(t, tok, sample.PortraitPNG(sample.Palettes[1], 400, 500))
+	var swap, i2v taskResp
+	first.postJSON(t, "/kling/face-swap", tok, map[string]any{
+		"source_image_url": scene.URL, "face_image_url": face.URL, "generate_video": true,
+	}, nil, &swap)
+	first.postJSON(t, "/kling/image-to-video", tok, map[string]any{"image_url": scene.URL}, nil, &i2v)
+	if swap.ID == "" || i2v.ID == "" {
+		t.Fatalf("tasks not created: %+v %+v", swap, i2v)
+	}
+	waiting := func(tr taskResp) bool { return tr.Step == "video.wait" }
+	swapWait := waitTask(t, first, tok, swap.ID, waiting)
+	i2vWait := waitTask(t, first, tok, i2v.ID, waiting)
+	var before struct{ Balance int }
+	first.do(t, "GET", "/credits", tok, nil, nil, &before)
+	if swapWait.Cost == 0 || i2vWait.Cost == 0 || before.Balance != 1000-swapWait.Cost-i2vWait.Cost {
+		t.Fatalf("balance %d with costs %d and %d debited", before.Balance, swapWait.Cost, i2vWait.Cost)
+	}
+	subsBefore := sandboxStats(t, sandboxAddr)
+	first.terminate(t)
+
+	second := startProcess(t, bin, env)
+	for _, id := range []string{swap.ID, i2v.ID} {
+		done := waitTask(t, second, tok, id, taskEnded)
+		if done.Status != "completed" {
+			t.Fatalf("task %s after restart: %+v", id, done)
+		}
+		for _, a := range done.Assets {
+			if resp := second.do(t, "GET", strings.TrimPrefix(a.URL, second.url), tok, nil, nil, nil); resp.StatusCode != http.StatusOK {
+				t.Fatalf("task %s: download %s: %d", id, a.Kind, resp.StatusCode)
+			}
+		}
+		if id == swap.ID && len(done.Assets) != 2 {
+			t.Fatalf("face swap has %d assets, want the image and the video", len(done.Assets))
+		}
+	}
+	var after struct{ Balance int }
+	second.do(t, "GET", "/credits", tok, nil, nil, &after)
+	if after.Balance != before.Balance {
+		t.Fatalf("balance %d after the restart, want %d: nothing delivered may be refunded", after.Balance, before.Balance)
+	}
+
+	st := sandboxStats(t, sandboxAddr)
+	if st.Attempts != 0 {
+		t.Fatalf("the restarted sandbox saw %d create requests, want 0: every task was submitted before the restart", st.Attempts)
+	}
+	want := []string{swap.ID + "-image", swap.ID + "-video", i2v.ID + "-video"}
+	for _, ext := range want {
+		if subsBefore.Submissions[ext] != 1 || st.Submissions[ext] != 1 {
+			t.Fatalf("external id %s: %d submissions before the restart, %d after; want 1 and 1 (all: %v)",
+				ext, subsBefore.Submissions[ext], st.Submissions[ext], st.Submissions)
+		}
+	}
+	if len(st.Submissions) != len(want) {
+		t.Fatalf("submissions %v, want exactly %v", st.Submissions, want)
+	}
+}
+
+// TestStartSandbox_RemembersPort checks that without SANDBOX_ADDR the
+// sandbox comes back at the address it had, so the CDN URLs Lepus stored
+// (a face swap's image is the first frame of its video) stay valid.
+func TestStartSandbox_RemembersPort(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	getenv := func(string) string { return "" }
+	logger := slog.New(slog.DiscardHandler)
+	a, err := startSandbox(t.Context(), getenv, dir, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.stop()
+	b, err := startSandbox(t.Context(), getenv, dir, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.stop()
+	if b.url != a.url {
+		t.Fatalf("sandbox at %s after a restart, was %s", b.url, a.url)
+	}
+}
+
+func sandboxStats(t *testing.T, addr string) sandbox.Stats {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/sandbox/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var st sandbox.Stats
+	if err := json.Unmarshal(body, &st); err != nil {
+		t.Fatalf("sandbox stats: %v: %s", err, body)
+	}
+	return st
+}
+
+func hasAnyPrefix(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
