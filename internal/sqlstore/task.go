@@ -33,24 +33,23 @@ func (s *Store) TaskCreate(ctx context.Context, p *lepus.TaskCreateParams) (*lep
 		if err := s.openAccount(ctx, tx, t.UserID, p.Grant, now); err != nil {
 			return err
 		}
-		if t.Cost > 0 {
-			if err := s.debit(ctx, tx, t.UserID, t.ID, t.Cost, now); err != nil {
-				return err
+		// The job first, so the task row is written once with its job id.
+		if p.Enqueue != nil {
+			jobID, err := p.Enqueue(ctx, tx, &t)
+			if err != nil {
+				return fmt.Errorf("enqueue task: %w", err)
 			}
+			t.JobID = jobID
 		}
 		if err := s.insertTask(ctx, tx, &t); err != nil {
 			return err
 		}
-		if p.Enqueue == nil {
-			return nil
+		// The debit last: it locks the user's credit row, and concurrent
+		// creates of one user wait on that lock only until this commits.
+		if t.Cost > 0 {
+			return s.debit(ctx, tx, t.UserID, t.ID, t.Cost, now)
 		}
-		jobID, err := p.Enqueue(ctx, tx, &t)
-		if err != nil {
-			return fmt.Errorf("enqueue task: %w", err)
-		}
-		t.JobID = jobID
-		_, err = tx.ExecContext(ctx, `UPDATE task SET job_id = $2 WHERE id = $1`, t.ID, jobID)
-		return mapErr(err, "store job id", "task")
+		return nil
 	})
 	if err != nil && t.IdempotencyKey != "" && classify(err) == errUnique {
 		// Another request with the same key committed first: answer as if

@@ -25,8 +25,10 @@ func (su suite) testTaskCreate(t *testing.T) {
 		got, created, err := s.TaskCreate(ctx, &lepus.TaskCreateParams{
 			Task: in, Grant: 100,
 			Enqueue: func(ctx context.Context, tx *sql.Tx, task *lepus.Task) (int64, error) {
-				// The job is inserted in the same transaction as the row.
-				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM task WHERE id = $1`, task.ID).Scan(&sawRow); err != nil {
+				// The job is inserted in the same transaction as the task and
+				// its debit: it sees the credit account this transaction opened
+				// (the task row follows, written once with the job id).
+				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM credit_account WHERE user_id = $1`, task.UserID).Scan(&sawRow); err != nil {
 					return 0, err
 				}
 				return 77, nil
@@ -36,7 +38,7 @@ func (su suite) testTaskCreate(t *testing.T) {
 			t.Fatalf("TaskCreate = %v, created %v", err, created)
 		}
 		if sawRow != 1 {
-			t.Fatalf("Enqueue saw %d task rows in its tx, want 1", sawRow)
+			t.Fatalf("Enqueue saw %d credit accounts in its tx, want the one it opened", sawRow)
 		}
 		if got.Status != lepus.StatusPending || got.JobID != 77 || !got.CreatedAt.Equal(us(t0)) {
 			t.Fatalf("created task = status %q job %d created %v", got.Status, got.JobID, got.CreatedAt)
