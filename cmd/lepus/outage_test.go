@@ -23,17 +23,7 @@ import (
 // local file and has no line to cut.
 func TestServe_DatabaseOutage(t *testing.T) {
 	t.Parallel()
-	dbURL := sqlstoretest.PostgresSchema(t) // skips without LEPUS_TEST_DATABASE_URL
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := tcpproxy.Listen(u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = proxy.Close() })
-	u.Host = proxy.Addr()
+	u, proxy := proxiedPostgres(t) // skips without LEPUS_TEST_DATABASE_URL
 
 	// Inputs come from a server the test holds, not from uploads: checking
 	// an upload reads the database too, and this test is about the store
@@ -143,17 +133,7 @@ func waitStatus(t *testing.T, what string, want int, req func() *http.Response) 
 // rescue timer (River's is minutes; Lepus's own-orphan check is 45 s).
 func TestServe_DatabaseOutageResumesTasks(t *testing.T) {
 	t.Parallel()
-	dbURL := sqlstoretest.PostgresSchema(t)
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := tcpproxy.Listen(u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = proxy.Close() })
-	u.Host = proxy.Addr()
+	u, proxy := proxiedPostgres(t)
 	sb := sandbox.New(sandbox.Config{ImageLatency: 400 * time.Millisecond})
 	t.Cleanup(sb.Close)
 	provider := httptest.NewServer(sb)
@@ -195,6 +175,23 @@ func TestServe_DatabaseOutageResumesTasks(t *testing.T) {
 	if took > 40*time.Second {
 		t.Fatalf("tasks took %s after the database returned: they waited for a rescue", took)
 	}
+}
+
+// proxiedPostgres returns a fresh Postgres schema's URL routed through a
+// TCP proxy the test can cut, and the proxy.
+func proxiedPostgres(t *testing.T) (*url.URL, *tcpproxy.Proxy) {
+	t.Helper()
+	u, err := url.Parse(sqlstoretest.PostgresSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := tcpproxy.Listen(u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proxy.Close() })
+	u.Host = proxy.Addr()
+	return u, proxy
 }
 
 // waitOn polls a task until cond holds (90 s at most); reads that fail

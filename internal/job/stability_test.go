@@ -2,7 +2,6 @@ package job_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,11 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/lepus-ai/lepus/internal/app"
-	"github.com/lepus-ai/lepus/internal/blob"
-	"github.com/lepus-ai/lepus/internal/config"
 	"github.com/lepus-ai/lepus/internal/fetch"
 	"github.com/lepus-ai/lepus/internal/job"
 	"github.com/lepus-ai/lepus/internal/lepus"
@@ -22,7 +17,6 @@ import (
 	"github.com/lepus-ai/lepus/internal/sample"
 	"github.com/lepus-ai/lepus/internal/sandbox"
 	"github.com/lepus-ai/lepus/internal/sqlstore"
-	"github.com/lepus-ai/lepus/internal/sqlstore/sqlstoretest"
 	"github.com/lepus-ai/lepus/internal/workflow"
 )
 
@@ -111,57 +105,15 @@ func TestStabilityProvider_PollSpacing(t *testing.T) {
 	}
 }
 
-// stabilityEngine is a real engine and queue on SQLite whose only provider
-// is Stability at baseURL, with every workflow's polls overridden to 10 ms.
+// stabilityEngine is the engine test bundle (a real engine and queue on
+// SQLite) with Stability at baseURL.
 func stabilityEngine(t *testing.T, baseURL string) (*app.Service, *sqlstore.Store) {
 	t.Helper()
-	ctx := context.Background()
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	store, _ := sqlstoretest.Open(t, sqlstore.DialectSQLite)
-	bucket, err := blob.Open(ctx, "mem://")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fetcher := fetch.New(fetch.Config{AllowPrivate: true})
-	workflows := workflow.NewRegistry(10 * time.Millisecond)
-	sc := stability.NewClient(stability.Config{BaseURL: baseURL, APIKey: "sandbox-stability-key"})
-	engine := &job.Engine{
-		Store: store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
-		Providers: map[string]job.Provider{workflow.ProviderStability: job.NewStabilityProvider(sc, fetcher)},
-		RetryBase: 10 * time.Millisecond, Now: time.Now, Logger: logger,
-	}
-	workers := river.NewWorkers()
-	kinds, err := job.Register(workers, engine, workflows, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	qcfg := job.QueueConfig{Dialect: store.Dialect(), Workers: 4, FetchPollInterval: 10 * time.Millisecond,
-		RetryBase: 10 * time.Millisecond, Logger: logger}
-	queue, waker, err := job.NewClient(store.DB(), workers, qcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kinds.Sweeper.Client = queue
-	engine.Waker = waker
-	if err := job.Migrate(ctx, store.DB(), qcfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := queue.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = queue.Stop(stopCtx)
-		waker.Stop()
-	})
-	svc := &app.Service{
-		Store: store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
-		Enqueue: kinds.Enqueue(queue), CancelJob: job.CancelTx(queue), Queue: engine,
-		Costs: config.DefaultCosts(), Grant: grant, PublicURL: "http://lepus.test", Mode: "live",
-		Hub: app.NewHub(), Now: time.Now, Logger: logger,
-	}
-	return svc, store
+	b := setup(t, options{engine: func(e *job.Engine) {
+		sc := stability.NewClient(stability.Config{BaseURL: baseURL, APIKey: "sandbox-stability-key"})
+		e.Providers[workflow.ProviderStability] = job.NewStabilityProvider(sc, e.Fetch)
+	}})
+	return b.svc, b.store
 }
 
 // imageServer serves a portrait at /scene.png.

@@ -144,9 +144,27 @@ func (w *Waker) Kick(ctx context.Context) {
 // available, so Wake keeps trying in the background for a few seconds until
 // it has parked. It never blocks on that.
 func (w *Waker) Wake(ctx context.Context, jobIDs ...int64) {
-	var running []int64
+	running := w.retry(ctx, jobIDs)
+	if len(running) == 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return
+	}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		w.retryRunning(running)
+	}()
+}
+
+// retry makes the jobs available now, kicks the queue if any was, and
+// returns those that were running.
+func (w *Waker) retry(ctx context.Context, ids []int64) (running []int64) {
 	woke := false
-	for _, id := range jobIDs {
+	for _, id := range ids {
 		if id == 0 {
 			continue
 		}
@@ -163,19 +181,7 @@ func (w *Waker) Wake(ctx context.Context, jobIDs ...int64) {
 	if woke {
 		w.Kick(ctx)
 	}
-	if len(running) == 0 {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.stopped {
-		return
-	}
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		w.retryRunning(running)
-	}()
+	return running
 }
 
 // retryRunning retries jobs that were running until each has parked, for
@@ -190,23 +196,7 @@ func (w *Waker) retryRunning(ids []int64) {
 			return
 		case <-time.After(delay):
 		}
-		var still []int64
-		woke := false
-		for _, id := range ids {
-			j, err := w.client.JobRetry(ctx, id)
-			switch {
-			case err != nil:
-				w.log.Debug("wake job", "job_id", id, "error", err)
-			case j.State == rivertype.JobStateRunning:
-				still = append(still, id)
-			default:
-				woke = true
-			}
-		}
-		if woke {
-			w.Kick(ctx)
-		}
-		ids = still
+		ids = w.retry(ctx, ids)
 	}
 }
 
