@@ -130,7 +130,8 @@ func waitStatus(t *testing.T, what string, want int, req func() *http.Response) 
 // TestServe_DatabaseOutageResumesTasks cuts Postgres while face swaps are
 // at the provider, keeps it cut until the provider has finished them all,
 // and restores it: every task completes soon after, without waiting for a
-// rescue timer (River's is minutes; Lepus's own-orphan check is 45 s).
+// rescue timer (River's is minutes). A run whose end River could not record
+// in the outage is handed back by Lepus within about 15 s; most resume at once.
 func TestServe_DatabaseOutageResumesTasks(t *testing.T) {
 	t.Parallel()
 	u, proxy := proxiedPostgres(t)

@@ -28,11 +28,12 @@ const (
 	BeatInterval = 2 * time.Second
 	LeaseLapse   = 10 * time.Second
 	// ownOrphanAfter is how long a job may stay running in the database
-	// under this process while this process does not run it (River could
-	// not record its end, e.g. during a database outage) before it is
-	// handed back. It is longer than River's completer retries (up to
-	// about 37 s when each of its tries times out).
-	ownOrphanAfter = 45 * time.Second
+	// under this process while this process does not run it before it is
+	// handed back: River could not record how the run ended (its completer
+	// gives up after three tries, about 3 s when the database refuses
+	// connections, as in an outage). Longer than that; short enough that
+	// tasks go on within seconds of the database's return.
+	ownOrphanAfter = 15 * time.Second
 )
 
 // Running is the set of jobs this process is working right now.
