@@ -59,6 +59,20 @@ func TestServe_HostileInput(t *testing.T) {
 				}
 			})
 
+			t.Run("PathIDs", func(t *testing.T) {
+				for _, path := range []string{"/tasks/tsk_%00x", "/tasks/tsk_%E9x", "/v2/avatars/av_%00x", "/tasks/tsk_%00x/events"} {
+					resp := s.do(t, "GET", path, tok, nil, nil, nil)
+					if resp.StatusCode != 422 {
+						t.Errorf("GET %s: %d, want 422", path, resp.StatusCode)
+					}
+				}
+				resp, p := postProblem(t, s, "/v2/avatars/confirm-portraits", tok,
+					map[string]any{"source_image_urls": []string{"http://example.com/a.png"}, "avatar_id": "av_\u0000x"}, nil)
+				if resp.StatusCode != 422 || !p.mentions("body.avatar_id") {
+					t.Errorf("avatar_id with NUL: %d %+v, want 422 naming body.avatar_id", resp.StatusCode, p)
+				}
+			})
+
 			t.Run("Text", func(t *testing.T) {
 				for _, tc := range []struct {
 					name   string
@@ -109,7 +123,7 @@ func TestServe_HostileInput(t *testing.T) {
 					{"ErrSubNUL", hs256(claims(func(c jwt.MapClaims) { c["sub"] = "eve\x00" })), 401},
 					{"ErrSubControl", hs256(claims(func(c jwt.MapClaims) { c["sub"] = "eve\n" })), 401},
 					{"ErrSubNonUTF8", signToken(t, map[string]any{"alg": "HS256", "typ": "JWT"},
-						[]byte(`{"sub":"eve-\xe9","aud":"authenticated","iat":`+itoa(now.Unix())+`,"exp":`+itoa(now.Add(time.Hour).Unix())+`}`)), 401},
+						[]byte(`{"sub":"eve-`+"\xe9"+`","aud":"authenticated","iat":`+itoa(now.Unix())+`,"exp":`+itoa(now.Add(time.Hour).Unix())+`}`)), 401},
 					{"ErrSubTooLong", hs256(claims(func(c jwt.MapClaims) { c["sub"] = strings.Repeat("u", 256) })), 401},
 					{"ErrStringExp", hs256(claims(func(c jwt.MapClaims) { c["exp"] = itoa(now.Add(time.Hour).Unix()) })), 401},
 					{"ErrNoExp", hs256(claims(func(c jwt.MapClaims) { delete(c, "exp") })), 401},

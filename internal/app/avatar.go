@@ -23,6 +23,9 @@ type AvatarDetail struct {
 // Idempotency-Key, a new avatar's id derives from the user and key, so a
 // replay returns the same avatar and task.
 func (s *Service) CreateAvatarPortraits(ctx context.Context, userID, idemKey string, req *workflow.AvatarPortraitsRequest) (*AvatarDetail, error) {
+	if err := workflow.CheckText(req); err != nil {
+		return nil, err // before avatar_id reaches the database
+	}
 	if req.AvatarID != "" {
 		if _, err := s.ownAvatar(ctx, userID, req.AvatarID); err != nil {
 			return nil, err

@@ -107,7 +107,7 @@ type avatarOutput struct {
 }
 
 type avatarIDInput struct {
-	ID string `path:"id" maxLength:"64"`
+	ID string `path:"id" maxLength:"64" pattern:"^[A-Za-z0-9_-]+$" doc:"An id as Lepus returned it"`
 }
 
 func registerAvatars(api huma.API, h *handlers) {
@@ -164,7 +164,7 @@ func registerAvatars(api huma.API, h *handlers) {
 		Summary: "Choose a portrait and start the three reference angles", Tags: []string{"Avatars"},
 		Security: secured, DefaultStatus: http.StatusAccepted, Errors: []int{401, 402, 404, 409, 422},
 	}, func(ctx context.Context, in *struct {
-		ID   string `path:"id" maxLength:"64"`
+		ID   string `path:"id" maxLength:"64" pattern:"^[A-Za-z0-9_-]+$" doc:"An id as Lepus returned it"`
 		Body struct {
 			PortraitIndex int `json:"portrait_index" minimum:"0" maximum:"14"`
 		}
@@ -181,8 +181,8 @@ func registerAvatars(api huma.API, h *handlers) {
 		Summary: "Redo one reference angle", Tags: []string{"Avatars"},
 		Security: secured, DefaultStatus: http.StatusAccepted, Errors: []int{401, 402, 404, 409},
 	}, func(ctx context.Context, in *struct {
-		ID       string `path:"id" maxLength:"64"`
-		AngleKey string `path:"angle_key" maxLength:"64"`
+		ID       string `path:"id" maxLength:"64" pattern:"^[A-Za-z0-9_-]+$" doc:"An id as Lepus returned it"`
+		AngleKey string `path:"angle_key" maxLength:"64" pattern:"^[a-z_]+$"`
 	}) (*avatarOutput, error) {
 		d, err := h.app.RegenerateAngle(ctx, userID(ctx), in.ID, in.AngleKey)
 		if err != nil {

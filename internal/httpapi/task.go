@@ -50,7 +50,7 @@ func registerCreate[R any, PR interface {
 }
 
 type taskIDInput struct {
-	ID string `path:"id" maxLength:"64"`
+	ID string `path:"id" maxLength:"64" pattern:"^[A-Za-z0-9_-]+$" doc:"An id as Lepus returned it"`
 }
 
 type listInput struct {
