@@ -191,18 +191,62 @@ func (s *Store) Close() error {
 }
 
 // Reader streams one object. It is an io.ReadSeekCloser, so it can be
-// handed to http.ServeContent for range requests.
+// handed to http.ServeContent for range requests, and it behaves like a
+// file on every backend: reading at or past the end gives io.EOF.
+//
+// That needs care on S3: gocloud reopens the object after a Seek with the
+// range "bytes=<offset>-", and S3 servers answer a range that starts at the
+// end with 416 InvalidRange (a local file just says EOF). MP4 box parsers
+// seek past the last box and then read, so every video on AWS, MinIO,
+// versitygw or s3rver measured 0x0. Reader therefore tracks the position
+// itself and never asks storage for bytes at or after the size it learnt
+// when it opened the object.
 type Reader struct {
 	r           *blob.Reader
 	contentType string
+	pos         int64 // the read position; it may lie past the end, as in a file
 }
 
 var _ io.ReadSeekCloser = (*Reader)(nil)
 
-func (r *Reader) Read(p []byte) (int, error) { return r.r.Read(p) }
+func (r *Reader) Read(p []byte) (int, error) {
+	if r.pos >= r.r.Size() {
+		return 0, io.EOF
+	}
+	n, err := r.r.Read(p)
+	r.pos += int64(n)
+	if err != nil && rangeRefused(err) {
+		// The object was replaced by a shorter one since it was opened:
+		// from this reader's point of view it ended.
+		return n, io.EOF
+	}
+	return n, err
+}
 
 // Seek moves the read position; the next Read reopens the object at it.
-func (r *Reader) Seek(offset int64, whence int) (int64, error) { return r.r.Seek(offset, whence) }
+// Seeking past the end is allowed, and reads there return io.EOF.
+func (r *Reader) Seek(offset int64, whence int) (int64, error) {
+	var pos int64
+	switch whence {
+	case io.SeekStart:
+		pos = offset
+	case io.SeekCurrent:
+		pos = r.pos + offset
+	case io.SeekEnd:
+		pos = r.r.Size() + offset
+	default:
+		return 0, fmt.Errorf("blob: seek: invalid whence %d", whence)
+	}
+	if pos < 0 {
+		return 0, fmt.Errorf("blob: seek: negative position %d", pos)
+	}
+	// gocloud clamps an offset past the end itself, but logs each time.
+	if _, err := r.r.Seek(min(pos, r.r.Size()), io.SeekStart); err != nil {
+		return 0, fmt.Errorf("blob: seek: %w", err)
+	}
+	r.pos = pos
+	return pos, nil
+}
 
 // Close releases the underlying connection or file.
 func (r *Reader) Close() error { return r.r.Close() }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -13,6 +14,7 @@ type healthOutput struct {
 		Status   string `json:"status" enum:"ok,degraded"`
 		Mode     string `json:"mode" enum:"sandbox,live" doc:"sandbox when the built-in provider sandbox stands in for Kling."`
 		Database string `json:"database" doc:"ok, or the reason the database is unreachable."`
+		Storage  string `json:"storage" doc:"ok, or unreachable when blob storage (the bucket) does not answer."`
 		Version  string `json:"version"`
 	}
 }
@@ -30,12 +32,32 @@ func registerHealth(api huma.API, h *handlers) {
 	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
 		out := &healthOutput{}
 		out.Body.Status, out.Body.Mode, out.Body.Database, out.Body.Version = "ok", h.app.Mode, "ok", h.version
+		out.Body.Storage = "ok"
 		if err := h.app.Store.DB().PingContext(ctx); err != nil {
 			h.log.Warn("health: database ping", "error", err)
 			out.Body.Status, out.Body.Database = "degraded", "unreachable"
 		}
+		if err := pingStorage(ctx, h); err != nil {
+			h.log.Warn("health: storage ping", "error", err)
+			out.Body.Status, out.Body.Storage = "degraded", "unreachable"
+		}
 		return out, nil
 	})
+}
+
+// storagePingTimeout bounds the storage probe: the S3 SDK retries a refused
+// connection with backoff, and a health check must answer quickly.
+const storagePingTimeout = 2 * time.Second
+
+// pingStorage checks that the bucket answers; a service without blob
+// storage (some tests) has nothing to check.
+func pingStorage(ctx context.Context, h *handlers) error {
+	if h.app.Blob == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, storagePingTimeout)
+	defer cancel()
+	return h.app.Blob.Ping(ctx)
 }
 
 func registerCredits(api huma.API, h *handlers) {
