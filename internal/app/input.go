@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"strings"
 
@@ -15,9 +16,12 @@ import (
 )
 
 // checkImage makes sure an image input will be accepted by the provider
-// before anything is paid: reachable, a JPEG/PNG/WebP, within the size,
-// side and aspect limits. A WebP (which Kling does not take) is converted
-// to a PNG upload and the input URL replaced; the returned note says so.
+// before anything is paid: reachable, a JPEG/PNG/WebP within the size,
+// pixel, side and aspect limits (all from its header, before decoding),
+// and whole (it must decode). A WebP (which Kling does not take) is
+// converted to a PNG upload and the input URL replaced; the returned note
+// says so. The image is decoded once, for the face check and the
+// conversion together.
 func (s *Service) checkImage(ctx context.Context, userID string, in workflow.ImageInput) (string, error) {
 	url := strings.TrimSpace(*in.URL)
 	*in.URL = url
@@ -28,27 +32,35 @@ func (s *Service) checkImage(ctx context.Context, userID string, in workflow.Ima
 	if err != nil {
 		return "", err
 	}
-	info, raw, err := media.CheckImage(bytes.NewReader(data), media.KlingImageRules())
+	rules := media.KlingImageRules()
+	rules.MaxPixels = media.MaxImagePixels // refuse a bomb from its header
+	info, raw, err := media.CheckImage(bytes.NewReader(data), rules)
 	if err != nil {
 		return "", imageRuleError(in.Field, err)
 	}
-	if in.NeedFace {
-		img, _, err := media.DecodeImage(raw)
-		if err != nil {
-			return "", lepus.FieldErrorf(in.Field, "could not decode the image: %v", err)
+	faces := -1
+	var png []byte
+	err = media.WithDecodedImage(ctx, raw, func(img image.Image, _ media.ImageInfo) error {
+		if in.NeedFace || info.Format == "webp" {
+			faces = len(media.DetectFaces(img))
 		}
-		if len(media.DetectFaces(img)) == 0 {
-			return "", noFace(in.Field)
+		if info.Format == "webp" {
+			var err error
+			png, err = media.EncodePNG(img)
+			return err
 		}
+		return nil
+	})
+	if err != nil {
+		return "", decodeError(in.Field, err)
 	}
-	if info.Format != "webp" {
+	if in.NeedFace && faces == 0 {
+		return "", noFace(in.Field)
+	}
+	if png == nil {
 		return "", nil
 	}
-	png, err := media.ToPNG(raw)
-	if err != nil {
-		return "", lepus.FieldErrorf(in.Field, "could not convert the WebP image: %v", err)
-	}
-	up, err := s.storeUpload(ctx, userID, png, media.ImageInfo{Format: "png", Mime: "image/png", Width: info.Width, Height: info.Height})
+	up, err := s.storeUpload(ctx, userID, png, media.ImageInfo{Format: "png", Mime: "image/png", Width: info.Width, Height: info.Height}, faces)
 	if err != nil {
 		return "", err
 	}
@@ -85,21 +97,24 @@ func (s *Service) checkImageUpload(ctx context.Context, in workflow.ImageInput, 
 	return nil
 }
 
+// countFaces decodes an upload stored before faces were counted, under
+// the same pixel budget and decode slots as new images.
 func (s *Service) countFaces(ctx context.Context, up *lepus.Upload) (int, error) {
 	rd, err := s.Blob.Open(ctx, up.StorageKey)
 	if err != nil {
 		return 0, err
 	}
 	defer rd.Close()
-	data, err := io.ReadAll(rd)
+	data, err := io.ReadAll(io.LimitReader(rd, maxImageBytes+1))
 	if err != nil {
 		return 0, err
 	}
-	img, _, err := media.DecodeImage(data)
-	if err != nil {
-		return 0, err
-	}
-	return len(media.DetectFaces(img)), nil
+	faces := 0
+	err = media.WithDecodedImage(ctx, data, func(img image.Image, _ media.ImageInfo) error {
+		faces = len(media.DetectFaces(img))
+		return nil
+	})
+	return faces, err
 }
 
 func imageRuleError(field string, err error) error {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"path"
 
@@ -24,7 +25,11 @@ const (
 
 // CreateUpload stores an uploaded image, video or audio file for use as a
 // workflow input, with what it measured (size, length, faces). WebP is
-// stored as PNG, since providers take JPEG and PNG.
+// stored as PNG, since providers take JPEG and PNG. An image is judged by
+// its header first (format, sides, media.MaxImagePixels), so a small file
+// declaring a huge canvas is refused without being decoded; then it is
+// decoded whole, once, to count faces and convert, and refused if it does
+// not decode.
 func (s *Service) CreateUpload(ctx context.Context, userID string, r io.Reader) (*lepus.Upload, error) {
 	br := bufio.NewReaderSize(r, 4096)
 	head, _ := br.Peek(4096)
@@ -35,30 +40,45 @@ func (s *Service) CreateUpload(ctx context.Context, userID string, r io.Reader) 
 	if kind.Kind != lepus.AssetImage {
 		return s.storeMedia(ctx, userID, br, kind)
 	}
-	info, data, err := media.CheckImage(br, media.ImageRules{MaxBytes: maxImageBytes, MinSide: 1, MaxAspect: 1000})
+	info, data, err := media.CheckImage(br, media.ImageRules{MaxBytes: maxImageBytes, MaxPixels: media.MaxImagePixels, MinSide: 1, MaxAspect: 1000})
 	if err != nil {
-		var re *media.RuleError
-		if errors.As(err, &re) {
-			return nil, lepus.FieldErrorf("body.file", "%s", re.Message)
-		}
-		return nil, lepus.FieldErrorf("body.file", "could not read the file: %v", err)
+		return nil, imageRuleError("body.file", err)
 	}
-	if info.Format == "webp" {
-		if data, err = media.ToPNG(data); err != nil {
-			return nil, lepus.FieldErrorf("body.file", "could not convert the WebP image: %v", err)
+	faces := -1
+	err = media.WithDecodedImage(ctx, data, func(img image.Image, _ media.ImageInfo) error {
+		faces = len(media.DetectFaces(img))
+		if info.Format != "webp" {
+			return nil
 		}
-		info.Format, info.Mime = "png", "image/png"
+		png, err := media.EncodePNG(img)
+		if err != nil {
+			return err
+		}
+		data, info.Format, info.Mime = png, "png", "image/png"
+		return nil
+	})
+	if err != nil {
+		return nil, decodeError("body.file", err)
 	}
-	return s.storeUpload(ctx, userID, data, info)
+	return s.storeUpload(ctx, userID, data, info, faces)
 }
 
-// storeUpload stores an image upload, with the number of faces in it, so
-// tasks naming the upload check it from its row instead of decoding it again.
-func (s *Service) storeUpload(ctx context.Context, userID string, data []byte, info media.ImageInfo) (*lepus.Upload, error) {
-	faces := -1
-	if img, _, err := media.DecodeImage(data); err == nil {
-		faces = len(media.DetectFaces(img))
+// decodeError turns a failed media.WithDecodedImage into a problem with
+// field when the image is at fault (over the budget, damaged). Anything
+// else (the caller went away while waiting for a decode slot) is not the
+// image's fault and stays an internal error.
+func decodeError(field string, err error) error {
+	var re *media.RuleError
+	if errors.As(err, &re) {
+		return lepus.FieldErrorf(field, "%s", re.Message)
 	}
+	return fmt.Errorf("decode image: %w", err)
+}
+
+// storeUpload stores an image upload with the number of faces in it (-1:
+// not counted), so tasks naming the upload check it from its row instead
+// of decoding it again.
+func (s *Service) storeUpload(ctx context.Context, userID string, data []byte, info media.ImageInfo, faces int) (*lepus.Upload, error) {
 	up := &lepus.Upload{ID: NewID("upl_"), UserID: userID, Kind: lepus.AssetImage, Format: info.Format,
 		Mime: info.Mime, Width: info.Width, Height: info.Height, Faces: faces}
 	up.StorageKey = path.Join("uploads", up.ID)

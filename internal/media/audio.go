@@ -19,13 +19,16 @@ const (
 // checked against provider limits like videos are. format is one of the
 // Audio* constants, as SniffMedia reports it.
 //
-// MP3 uses a Xing/Info or VBRI frame count when the first frame has one,
-// and otherwise walks every frame header: the bitrate of one frame says
-// nothing about a VBR file. WAV divides the data chunk by the byte rate.
-// M4A reads the MP4 headers. AAC walks the ADTS frames.
+// Every format is measured from its data, not from what a header claims
+// (a header can say an hour over a second of sound, and the provider hears
+// the sound): MP3 and AAC walk every frame (a Xing/Info or VBRI count is
+// not used; the bitrate of one frame says nothing about a VBR file), WAV
+// counts the whole sample frames the file holds (not the byte-rate field;
+// compressed WAV is refused), M4A sums its sample table once every sample
+// is found inside the file (not the mvhd/mdhd durations).
 func AudioDuration(r io.ReadSeeker, format string) (float64, error) {
 	if format == AudioM4A {
-		return MP4Duration(r)
+		return m4aDuration(r)
 	}
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return 0, fmt.Errorf("audio duration: %w", err)

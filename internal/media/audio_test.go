@@ -278,7 +278,7 @@ func TestAudioDuration_LyingHeader(t *testing.T) {
 	}
 	// An M4A cut off in its audio.
 	m4a := SilentM4A(3)
-	cutM4A := m4a[:len(m4a)-2000]
+	cutM4A := m4a[:len(m4a)-100] // moov comes first: this cuts the mdat
 
 	tests := []struct {
 		name, format string

@@ -66,7 +66,7 @@ func TestBombPNG(t *testing.T) {
 func TestCheckImage_ErrPixels(t *testing.T) {
 	t.Parallel()
 
-	info, _, err := CheckImage(bytes.NewReader(bomb()), ImageRules{MaxBytes: 20 << 20})
+	info, _, err := CheckImage(bytes.NewReader(bomb()), ImageRules{MaxBytes: 20 << 20, MaxPixels: MaxImagePixels})
 	var re *RuleError
 	if !errors.As(err, &re) || re.Rule != RulePixels {
 		t.Fatalf("error = %v, want a pixels RuleError", err)
@@ -88,10 +88,10 @@ func truncated(t *testing.T) map[string][]byte {
 		badWebP[i] = 0xFF
 	}
 	return map[string][]byte{
-		"PNG":           png[:len(png)/2],
-		"JPEG":          jpg[:len(jpg)/2],
-		"WebPTruncated": webp[:len(webp)-4],
-		"WebPCorrupt":   badWebP,
+		"PNG":         png[:len(png)/2],
+		"JPEG":        jpg[:len(jpg)/2],
+		"WebP":        webp[:len(webp)-4],
+		"WebPCorrupt": badWebP,
 	}
 }
 
@@ -124,7 +124,7 @@ func TestWithDecodedImage(t *testing.T) {
 		}
 	})
 	for name, data := range truncated(t) {
-		t.Run("ErrTruncated"+name, func(t *testing.T) {
+		t.Run("ErrDamaged"+name, func(t *testing.T) {
 			t.Parallel()
 			if _, _, err := CheckImage(bytes.NewReader(data), ImageRules{}); err != nil {
 				t.Fatalf("the header should still read: %v", err)
@@ -199,7 +199,7 @@ func TestDecode_BombsStayOnDisk(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 6 {
 		wg.Go(func() {
-			if _, _, err := CheckImage(bytes.NewReader(data), ImageRules{MaxBytes: 20 << 20}); err == nil {
+			if _, _, err := CheckImage(bytes.NewReader(data), ImageRules{MaxBytes: 20 << 20, MaxPixels: MaxImagePixels}); err == nil {
 				t.Error("CheckImage accepted a bomb")
 			}
 			if _, _, err := DecodeImage(data); err == nil {

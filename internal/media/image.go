@@ -22,7 +22,11 @@ type ImageInfo struct {
 
 // ImageRules are a provider's input limits. A zero field disables its rule.
 type ImageRules struct {
-	MaxBytes  int64
+	MaxBytes int64
+	// MaxPixels bounds width x height from the header. Callers that go on
+	// to decode the image set it to MaxImagePixels, so a bomb is refused
+	// before it is decoded (WithDecodedImage applies the budget anyway).
+	MaxPixels int64
 	MinSide   int
 	MaxAspect float64 // long side / short side, e.g. 2.5
 }
@@ -45,7 +49,7 @@ const (
 // RuleError says which rule an image broke, in words a person understands,
 // so the API can show it to the user as is.
 type RuleError struct {
-	Rule    string // RuleFormat, RuleSize, RuleMinSide or RuleAspect
+	Rule    string // RuleFormat, RuleSize, RulePixels, RuleMinSide or RuleAspect
 	Message string
 }
 
@@ -89,8 +93,9 @@ func formatError() *RuleError {
 // decodes the header and applies the rules. It returns what it learned and
 // the bytes read, so the caller can store them without re-reading. A broken
 // rule is a *RuleError (with the info filled in as far as it is known); a
-// corrupt or unreadable header is a RuleError with Rule "format". Other
-// errors come from reading r.
+// corrupt or unreadable header is a RuleError with Rule "format". Only the
+// header is read: WithDecodedImage checks the pixels. Other errors come
+// from reading r.
 func CheckImage(r io.Reader, rules ImageRules) (ImageInfo, []byte, error) {
 	src := r
 	if rules.MaxBytes > 0 {
@@ -125,6 +130,9 @@ func CheckImage(r io.Reader, rules ImageRules) (ImageInfo, []byte, error) {
 // check applies the side and aspect rules to a decoded header.
 func (rules ImageRules) check(info ImageInfo) error {
 	w, h := info.Width, info.Height
+	if rules.MaxPixels > 0 && int64(w)*int64(h) > rules.MaxPixels {
+		return pixelsError(w, h, rules.MaxPixels)
+	}
 	if rules.MinSide > 0 && (w < rules.MinSide || h < rules.MinSide) {
 		return &RuleError{Rule: RuleMinSide, Message: fmt.Sprintf(
 			"image is %dx%d px; both sides must be at least %d px", w, h, rules.MinSide)}

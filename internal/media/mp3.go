@@ -120,17 +120,16 @@ func mp3TagFrames(frame []byte) (frames uint32, isTag bool) {
 	return 0, false
 }
 
-// mp3Duration returns the length of an MP3 stream: from the frame count of
-// a Xing/Info or VBRI header when there is one, else by walking every
-// frame and summing its samples (the only exact way for VBR files without
-// such a header).
+// mp3Duration returns the length of an MP3 stream by walking every frame
+// and summing its samples: the only exact way for VBR files, and what a
+// decoder plays. The frame count of a Xing/Info or VBRI header is not
+// used: it is a claim the frames may not back (a 1 s file can say 1000
+// frames), and the provider hears the frames. The tag's own frame is
+// silent and not counted.
 func mp3Duration(r io.Reader) (float64, error) {
 	sc := newFrameScanner(r, 4, mp3Frame)
-	var (
-		secs  float64
-		count int
-	)
-	for {
+	var secs float64
+	for first := true; ; first = false {
 		f, err := sc.next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -138,16 +137,9 @@ func mp3Duration(r io.Reader) (float64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("mp3: %w", err)
 		}
-		if count == 0 {
-			if frames, isTag := mp3TagFrames(f.data); isTag {
-				if frames > 0 {
-					return float64(frames) * float64(f.samples) / float64(f.rate), nil
-				}
-				count++ // a tag without a count: walk, but the tag frame is not sound
-				continue
-			}
+		if _, isTag := mp3TagFrames(f.data); first && isTag {
+			continue
 		}
-		count++
 		secs += float64(f.samples) / float64(f.rate)
 	}
 	if secs == 0 {

@@ -57,31 +57,6 @@ func SniffImage(r io.Reader) (ImageInfo, io.Reader, error) {
 	return info, rest(), nil
 }
 
-// maxConvertPixels bounds ToPNG so a small file declaring a huge canvas
-// cannot exhaust memory (Kling allows 65536 px sides, not 65536²).
-const maxConvertPixels = 100_000_000
-
-// ToPNG re-encodes JPEG, WebP or PNG bytes as PNG, because Kling accepts
-// only JPEG and PNG and WebP uploads must be converted before sending.
-func ToPNG(data []byte) ([]byte, error) {
-	f, ok := detectFormat(data)
-	if !ok {
-		return nil, formatError()
-	}
-	cfg, err := f.decodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("to png: decode %s header: %w", f.name, err)
-	}
-	if int64(cfg.Width)*int64(cfg.Height) > maxConvertPixels {
-		return nil, fmt.Errorf("to png: %dx%d image is too large to convert", cfg.Width, cfg.Height)
-	}
-	img, err := f.decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("to png: decode %s: %w", f.name, err)
-	}
-	return EncodePNG(img)
-}
-
 // EncodePNG encodes img as PNG with default compression; the sandbox uses
 // it to serve FaceSwap and Restyle results.
 func EncodePNG(img image.Image) ([]byte, error) {
@@ -90,27 +65,4 @@ func EncodePNG(img image.Image) ([]byte, error) {
 		return nil, fmt.Errorf("encode png: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// DecodeImage decodes a JPEG, PNG or WebP image detected by content, for
-// callers (the sandbox) that need pixels rather than just the header.
-func DecodeImage(data []byte) (image.Image, ImageInfo, error) {
-	f, ok := detectFormat(data)
-	if !ok {
-		return nil, ImageInfo{}, formatError()
-	}
-	info := ImageInfo{Format: f.name, Mime: f.mime, Bytes: int64(len(data))}
-	cfg, err := f.decodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return nil, info, fmt.Errorf("decode %s header: %w", f.name, err)
-	}
-	if int64(cfg.Width)*int64(cfg.Height) > maxConvertPixels {
-		return nil, info, fmt.Errorf("decode image: %dx%d is too large", cfg.Width, cfg.Height)
-	}
-	img, err := f.decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, info, fmt.Errorf("decode %s: %w", f.name, err)
-	}
-	info.Width, info.Height = img.Bounds().Dx(), img.Bounds().Dy()
-	return img, info, nil
 }

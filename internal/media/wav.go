@@ -121,11 +121,36 @@ func (w *wavInfo) readFmt(r io.Reader, size int64) error {
 	return nil
 }
 
-// wavDuration is the data size over the byte rate.
+// Uncompressed WAV format tags: their data is whole sample frames of
+// blockAlign bytes, so its length follows from the data size alone.
+const (
+	wavFormatFloat = 3
+	wavFormatALaw  = 6
+	wavFormatMuLaw = 7
+)
+
+// wavDuration counts the whole sample frames in the data chunk (as much of
+// it as the file holds; readWAV clamps a size claiming more) over the
+// sample rate. The fmt chunk's byte rate is not used: decoders ignore it,
+// so a wrong one (a byte rate of 1 makes 16 KB last hours) would give a
+// length no one hears. Compressed WAV (ADPCM, MP3 in WAV, ...) cannot be
+// measured without decoding it and is refused.
 func wavDuration(r io.ReadSeeker) (float64, error) {
 	w, err := readWAV(r)
 	if err != nil {
 		return 0, err
 	}
-	return float64(w.dataLen) / float64(w.byteRate), nil
+	switch w.format {
+	case wavFormatPCM, wavFormatFloat, wavFormatALaw, wavFormatMuLaw:
+	default:
+		return 0, fmt.Errorf("wav: format %#x is compressed; only uncompressed (PCM) WAV is accepted", w.format)
+	}
+	if w.sampleRate <= 0 {
+		return 0, fmt.Errorf("wav: sample rate %d", w.sampleRate)
+	}
+	if w.bitsPerSample <= 0 || w.blockAlign != w.channels*((w.bitsPerSample+7)/8) {
+		return 0, fmt.Errorf("wav: block align %d does not fit %d channels of %d bits", w.blockAlign, w.channels, w.bitsPerSample)
+	}
+	frames := w.dataLen / int64(w.blockAlign)
+	return float64(frames) / float64(w.sampleRate), nil
 }
