@@ -48,7 +48,7 @@ func (d *database) close() {
 func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (*database, error) {
 	d := &database{}
 	if !cfg.IsPostgres() {
-		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil { // holds the database and the JWT secret
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
 		unlock, err := lockDataDir(cfg.DataDir)

@@ -120,10 +120,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	for _, w := range srv.engine.Watchers {
 		w.Start(ctx)
 	}
-	httpSrv := &http.Server{Handler: srv.handler, ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Handler: httpapi.CORS(cfg.CORSOrigins)(srv.handler), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 	logger.Info("lepus serving", "url", cfg.PublicURL, "mode", mode, "database", db.store.Dialect())
+	if cfg.AllowPrivateURLs {
+		logger.Warn("SSRF guard off: URL inputs and result downloads may reach loopback and private addresses (LEPUS_ALLOW_PRIVATE_URLS, on by default in sandbox mode); never expose this server to untrusted users",
+			"mode", mode)
+	}
 	if mode == "live" && !publicReachable(cfg.PublicURL) {
 		logger.Warn("LEPUS_PUBLIC_URL is not reachable from the internet: providers cannot fetch uploads or post callbacks; set it to this server's public address",
 			"public_url", cfg.PublicURL)

@@ -71,6 +71,12 @@ type Config struct {
 	DebugAddr string
 	// LogLevel is debug|info|warn|error. Default info (LEPUS_LOG_LEVEL).
 	LogLevel string
+	// CORSOrigins are the browser origins allowed to call the API, e.g.
+	// "https://app.example.com,https://*.example.com", or "*" for any, or
+	// "none" (LEPUS_CORS_ORIGINS). Default: none in live mode, "*" in
+	// sandbox mode. Tokens travel in the Authorization header, not in
+	// cookies, so "*" lets no site act as a signed-in user.
+	CORSOrigins []string
 
 	Kling     KlingConfig
 	LLM       LLMConfig
@@ -189,6 +195,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	errs = append(errs, err)
 	c.Costs, err = parseCosts(getenv("LEPUS_COSTS"))
 	errs = append(errs, err)
+	c.CORSOrigins = parseOrigins(getenv("LEPUS_CORS_ORIGINS"))
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
@@ -218,6 +225,9 @@ func (c Config) WithDefaults() Config {
 	c.Ark.BaseURL = strings.TrimRight(cmp.Or(c.Ark.BaseURL, "https://ark.cn-beijing.volces.com/api/v3"), "/")
 	c.Ark.Model = cmp.Or(c.Ark.Model, "doubao-seedream-4-0-250828")
 	c.Stability.BaseURL = strings.TrimRight(cmp.Or(c.Stability.BaseURL, "https://api.stability.ai"), "/")
+	if c.CORSOrigins == nil && c.SandboxMode() {
+		c.CORSOrigins = []string{"*"}
+	}
 	c.Kling.VideoSlots = cmp.Or(c.Kling.VideoSlots, 10)
 	c.Kling.ImageSlots = cmp.Or(c.Kling.ImageSlots, 10)
 	costs := DefaultCosts()
@@ -261,6 +271,7 @@ func (c Config) Validate() error {
 	if c.RescueAfter < c.JobTimeout {
 		errs = append(errs, errors.New("LEPUS_RESCUE_AFTER: must be at least LEPUS_JOB_TIMEOUT"))
 	}
+	errs = append(errs, validateOrigins(c.CORSOrigins))
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -313,6 +324,45 @@ func parseBool(name string, getenv func(string) string) (*bool, error) {
 		return nil, fmt.Errorf("%s: %q is not true/false/1/0", name, v)
 	}
 	return &b, nil
+}
+
+// parseOrigins splits a comma list. Unset gives nil (the mode's default);
+// "none" gives an empty list (no origin, even in sandbox mode).
+func parseOrigins(v string) []string {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil
+	}
+	out := []string{}
+	if strings.EqualFold(v, "none") {
+		return out
+	}
+	for _, o := range strings.Split(v, ",") {
+		// Browsers send an origin without a trailing slash.
+		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// validateOrigins accepts "*" alone, or origins: scheme://host[:port] with
+// no path, where the host may hold one "*" (https://*.example.com).
+func validateOrigins(origins []string) error {
+	for _, o := range origins {
+		if o == "*" {
+			if len(origins) > 1 {
+				return errors.New(`LEPUS_CORS_ORIGINS: "*" allows every origin; give it alone`)
+			}
+			continue
+		}
+		u, err := url.Parse(strings.Replace(o, "*", "x", 1))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.Count(o, "*") > 1 {
+			return fmt.Errorf("LEPUS_CORS_ORIGINS: %q is not an origin like https://app.example.com", o)
+		}
+	}
+	return nil
 }
 
 func parseCosts(v string) (map[string]int, error) {

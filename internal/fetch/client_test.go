@@ -81,9 +81,10 @@ func TestClient_Open(t *testing.T) {
 			t.Fatalf("err = %v, want ErrForbiddenAddress", err)
 		}
 		msg := err.Error()
-		if !strings.Contains(msg, "address 127.0.0.1 is private or loopback; set LEPUS_ALLOW_PRIVATE_URLS=1 to allow it") {
+		if msg != "this address is not allowed (a private or loopback address; set LEPUS_ALLOW_PRIVATE_URLS=1 to allow it)" {
 			t.Errorf("message = %q", msg)
 		}
+		assertPublic(t, msg)
 		if strings.Contains(msg, "secret") {
 			t.Errorf("message leaks the query: %q", msg)
 		}

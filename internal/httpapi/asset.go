@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -36,9 +35,7 @@ func registerAssets(api huma.API, h *handlers) {
 		return &huma.StreamResponse{Body: func(hctx huma.Context) {
 			defer rd.Close()
 			r, w := humago.Unwrap(hctx)
-			ext := map[string]string{"image/png": ".png", "image/jpeg": ".jpg", "video/mp4": ".mp4"}[a.Mime]
-			w.Header().Set("Content-Type", a.Mime)
-			w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s%s"`, a.ID, ext))
+			contentHeaders(w, a.ID, a.Mime)
 			w.Header().Set("Cache-Control", "private, max-age=3600")
 			http.ServeContent(w, r, "", a.CreatedAt, rd)
 		}}, nil

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -30,10 +31,19 @@ const retryAfterSeconds = 5
 // (host names, addresses) only goes to the log.
 const unavailableDetail = "the database is unavailable; try again shortly"
 
+// statusClientClosedRequest is nginx's 499: the client went away before
+// the answer. Nobody reads it; it marks the request in access logs.
+const statusClientClosedRequest = 499
+
 // problem converts an error into a problem+json huma error. Internal errors
 // are logged and never shown to the client; an outage is logged at WARN
-// (nothing is broken in Lepus itself) and answered 503 with Retry-After.
+// (nothing is broken in Lepus itself) and answered 503 with Retry-After; a
+// request the client gave up on (its context canceled) is logged at DEBUG.
 func problem(log *slog.Logger, err error) error {
+	if errors.Is(err, context.Canceled) {
+		log.Debug("request canceled: the client went away", "error", err)
+		return huma.NewError(statusClientClosedRequest, "client closed request")
+	}
 	code := lepus.ErrorCode(err)
 	if code == lepus.EUnavailable {
 		log.Warn("database unavailable", "error", err)

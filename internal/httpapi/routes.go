@@ -3,8 +3,10 @@
 package httpapi
 
 import (
+	"cmp"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -25,6 +27,9 @@ type Deps struct {
 	// Closing, when closed, ends every open event stream at once (the server
 	// is shutting down; clients reconnect to another process).
 	Closing <-chan struct{}
+	// UploadTimeout bounds how long the body of an upload may take to
+	// arrive; past it the upload is answered 408. Default 2 minutes.
+	UploadTimeout time.Duration
 }
 
 // NewHandler returns the whole HTTP surface. Every route is listed here.
@@ -36,8 +41,10 @@ func NewHandler(d Deps) http.Handler {
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
 	}
 	api := humago.New(mux, cfg)
-	h := &handlers{app: d.App, log: d.Logger, version: d.Version, closing: d.Closing}
-	api.UseMiddleware(authMiddleware(api, d.Auth))
+	h := &handlers{app: d.App, log: d.Logger, version: d.Version, closing: d.Closing,
+		uploadTimeout: cmp.Or(d.UploadTimeout, 2*time.Minute)}
+	// Authentication first: a body is read only for a known caller.
+	api.UseMiddleware(authMiddleware(api, d.Auth), bodyDeadline(api))
 
 	registerHealth(api, h)
 	registerUploads(api, h)
@@ -84,7 +91,7 @@ func NewHandler(d Deps) http.Handler {
 	for pattern, handler := range d.Extra {
 		mux.Handle(pattern, handler)
 	}
-	return recoverer(d.Logger, mux)
+	return secureHeaders(recoverer(d.Logger, mux))
 }
 
 // handlers carries the dependencies every handler shares.
@@ -93,6 +100,8 @@ type handlers struct {
 	log     *slog.Logger
 	version string
 	closing <-chan struct{} // nil: never
+	// uploadTimeout is the upload operation's BodyReadTimeout.
+	uploadTimeout time.Duration
 }
 
 // secured marks an operation as needing a bearer token.

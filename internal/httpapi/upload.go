@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -43,8 +42,8 @@ func registerUploads(api huma.API, h *handlers) {
 	huma.Register(api, huma.Operation{
 		OperationID: "create-upload", Method: http.MethodPost, Path: "/uploads",
 		Summary: "Upload an image, video or audio file to use as a workflow input", Tags: []string{"Uploads"}, Security: secured,
-		DefaultStatus: http.StatusCreated, MaxBodyBytes: app.MaxUploadBytes + 1<<20, BodyReadTimeout: 2 * time.Minute,
-		Errors: []int{401, 413, 422},
+		DefaultStatus: http.StatusCreated, MaxBodyBytes: app.MaxUploadBytes + 1<<20, BodyReadTimeout: h.uploadTimeout,
+		Errors: []int{401, 408, 413, 422},
 	}, func(ctx context.Context, in *uploadInput) (*uploadOutput, error) {
 		f := in.RawBody.Data().File
 		if !f.IsSet {
@@ -69,7 +68,7 @@ func registerUploads(api huma.API, h *handlers) {
 		return &huma.StreamResponse{Body: func(hctx huma.Context) {
 			defer rd.Close()
 			r, w := humago.Unwrap(hctx)
-			w.Header().Set("Content-Type", up.Mime)
+			contentHeaders(w, up.ID, up.Mime)
 			w.Header().Set("Cache-Control", "private, max-age=86400")
 			http.ServeContent(w, r, "", up.CreatedAt, rd)
 		}}, nil
