@@ -27,9 +27,10 @@ var statusOf = map[string]int{
 // client polling a task does not stall.
 const retryAfterSeconds = 5
 
-// unavailableDetail is what a client reads of an outage; the driver error
-// (host names, addresses) only goes to the log.
-const unavailableDetail = "the database is unavailable; try again shortly"
+// unavailableDetail is what a client reads of an outage whose error names
+// no part (a connection error the store's classifier recognised); the
+// driver error (host names, addresses) only goes to the log.
+const unavailableDetail = "the database is unavailable"
 
 // statusClientClosedRequest is nginx's 499: the client went away before
 // the answer. Nobody reads it; it marks the request in access logs.
@@ -46,9 +47,13 @@ func problem(log *slog.Logger, err error) error {
 	}
 	code := lepus.ErrorCode(err)
 	if code == lepus.EUnavailable {
-		log.Warn("database unavailable", "error", err)
+		detail := unavailableDetail
+		if le := (*lepus.Error)(nil); errors.As(err, &le) && le.Message != "" {
+			detail = le.Message // which part: the database, file storage
+		}
+		log.Warn("dependency unavailable", "detail", detail, "error", err)
 		return huma.ErrorWithHeaders(
-			huma.NewError(http.StatusServiceUnavailable, unavailableDetail),
+			huma.NewError(http.StatusServiceUnavailable, detail+"; try again shortly"),
 			http.Header{"Retry-After": {strconv.Itoa(retryAfterSeconds)}},
 		)
 	}

@@ -30,8 +30,13 @@ func TestProblem_Unavailable(t *testing.T) {
 	if !errors.As(err, &he) || he.GetHeaders().Get("Retry-After") != "5" {
 		t.Fatalf("problem = %#v, want Retry-After: 5", err)
 	}
-	if msg := se.Error(); msg != unavailableDetail {
-		t.Fatalf("detail %q, want %q", msg, unavailableDetail)
+	if msg, want := se.Error(), "the database is unavailable; try again shortly"; msg != want {
+		t.Fatalf("detail %q, want %q", msg, want)
+	}
+	// An outage of another part says which.
+	err = problem(slog.New(slog.DiscardHandler), &lepus.Error{Code: lepus.EUnavailable, Message: "file storage is unavailable", Err: cause})
+	if !errors.As(err, &se) || se.Error() != "file storage is unavailable; try again shortly" {
+		t.Fatalf("storage outage detail %q", se.Error())
 	}
 	if l := logs.String(); !strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") || strings.Count(l, "\n") != 1 {
 		t.Fatalf("want one WARN line, got %q", l)
