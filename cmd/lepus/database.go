@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -44,8 +45,20 @@ func (d *database) close() {
 }
 
 // openDatabase opens the configured database and migrates River's tables,
-// then Lepus's, so every process starts on the current schema.
+// then Lepus's, so the process starts on the current schema (lepus serve,
+// lepus migrate). openMigrated is for the roles that never migrate.
 func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (*database, error) {
+	return open(ctx, cfg, logger, true)
+}
+
+// openMigrated opens the database and refuses to go on unless both
+// River's and Lepus's tables are current: lepus api and lepus worker leave
+// migrations to one lepus migrate, so many of them can start at once.
+func openMigrated(ctx context.Context, cfg config.Config, logger *slog.Logger) (*database, error) {
+	return open(ctx, cfg, logger, false)
+}
+
+func open(ctx context.Context, cfg config.Config, logger *slog.Logger, migrate bool) (*database, error) {
 	d := &database{}
 	if !cfg.IsPostgres() {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil { // holds the database and the JWT secret
@@ -71,6 +84,14 @@ func openDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 			d.close()
 			return nil, fmt.Errorf("postgres listener pool: %w", err)
 		}
+	}
+	if !migrate {
+		err := errors.Join(job.CheckMigrated(ctx, store.DB(), d.queueConfig(cfg, logger)), store.CheckMigrated(ctx))
+		if err != nil {
+			d.close()
+			return nil, fmt.Errorf("%w: run `lepus migrate` first", err)
+		}
+		return d, nil
 	}
 	if err := job.Migrate(ctx, store.DB(), d.queueConfig(cfg, logger)); err != nil {
 		d.close()

@@ -29,6 +29,8 @@ const usage = `lepus — the Lepus workflow backend
 
 Usage:
   lepus serve               run the API and the workers (embedded SQLite by default)
+  lepus api                 run only the API (Postgres; scale out: any number of each)
+  lepus worker              run only the workers (Postgres)
   lepus migrate             create or upgrade the database tables, then exit
   lepus token --user ID     print a bearer token for a user [--ttl 24h]
   lepus sandbox             run the provider sandbox alone [--addr 127.0.0.1:8081]
@@ -47,6 +49,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
 		return runServe(ctx, rest, getenv, stdout, stderr)
+	case "api":
+		return runRole(ctx, roleAPI, rest, getenv, stdout, stderr)
+	case "worker":
+		return runRole(ctx, roleWorker, rest, getenv, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "token":

@@ -28,6 +28,13 @@ type lepusServer struct {
 // waits until it serves, and stops it when the test ends.
 func startServe(t testing.TB, env map[string]string) *lepusServer {
 	t.Helper()
+	return startRole(t, "serve", env)
+}
+
+// startRole boots run([cmd]) (serve, api or worker) like startServe. For a
+// worker, which serves no HTTP, the server it returns has no URL.
+func startRole(t testing.TB, cmd string, env map[string]string) *lepusServer {
+	t.Helper()
 	vars := map[string]string{
 		"LEPUS_ADDR":                "127.0.0.1:0",
 		"LEPUS_DATA_DIR":            t.TempDir(),
@@ -46,8 +53,8 @@ func startServe(t testing.TB, env map[string]string) *lepusServer {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, []string{"serve"}, func(k string) string { return vars[k] }, nil, pw, testLog{t})
-		pw.CloseWithError(fmt.Errorf("serve returned: %v", err))
+		err := run(ctx, []string{cmd}, func(k string) string { return vars[k] }, nil, pw, testLog{t})
+		pw.CloseWithError(fmt.Errorf("%s returned: %v", cmd, err))
 		done <- err
 	}()
 	t.Cleanup(func() {
@@ -55,18 +62,21 @@ func startServe(t testing.TB, env map[string]string) *lepusServer {
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("serve: %v", err)
+				t.Errorf("%s: %v", cmd, err)
 			}
 		case <-time.After(20 * time.Second):
-			t.Errorf("serve did not stop")
+			t.Errorf("%s did not stop", cmd)
 		}
 	})
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	if err != nil {
-		t.Fatalf("serve did not start: %v", err)
+		t.Fatalf("%s did not start: %v", cmd, err)
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	fields := strings.Fields(line) // "lepus serving at URL (mode)"
+	fields := strings.Fields(line) // "lepus serving at URL (mode)" or "lepus worker running (mode)"
+	if cmd == "worker" {
+		return &lepusServer{signer: startSigner(t)}
+	}
 	if len(fields) < 4 {
 		t.Fatalf("unexpected first line %q", line)
 	}

@@ -31,24 +31,56 @@ import (
 	"github.com/lepus-ai/lepus/internal/workflow"
 )
 
-// runServe runs the API and the workers in one process until ctx ends.
-//
-// Shutdown order: stop accepting HTTP requests (in-flight ones get 10 s),
-// then stop the queue (running steps finish; waiting tasks stay snoozed in
-// the database), then the sandbox, then the database.
+// role is what one lepus process does: serve the HTTP API, work the
+// queue, or both.
+type role struct {
+	name string
+	api  bool // serve the HTTP API
+	work bool // run jobs: workers, crash recovery, batch polling
+}
+
+var (
+	roleServe  = role{name: "serve", api: true, work: true}
+	roleAPI    = role{name: "api", api: true}
+	roleWorker = role{name: "worker", work: true}
+)
+
+// runServe runs the API and the workers in one process until ctx ends: the
+// embedded default (SQLite, local files, the provider sandbox when no keys
+// are set), and also one process of many on Postgres.
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	return runRole(ctx, roleServe, args, getenv, stdout, stderr)
+}
+
+// runRole runs one role until ctx ends. lepus api and lepus worker are for
+// scale: any number of each on one Postgres database (one process holds a
+// SQLite database), with real provider keys (the built-in sandbox lives in
+// a serve process), on tables `lepus migrate` made current.
+//
+// Shutdown order: see server.shutdown.
+func runRole(ctx context.Context, r role, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet(r.name, flag.ContinueOnError)
 	cfg, logger, err := loadConfig(fs, args, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	if r != roleServe {
+		if !cfg.IsPostgres() {
+			return fmt.Errorf("lepus %s needs a Postgres LEPUS_DATABASE_URL shared with the other processes; on SQLite run lepus serve", r.name)
+		}
+		if cfg.SandboxMode() {
+			return fmt.Errorf("lepus %s needs provider keys (KLING_ACCESS_KEY, KLING_SECRET_KEY): the built-in sandbox runs only in lepus serve; for a shared sandbox run lepus sandbox and point KLING_BASE_URL at it", r.name)
+		}
 	}
-	defer ln.Close()
-	if cfg.PublicURL == "" {
-		cfg.PublicURL = "http://" + ln.Addr().String()
+	var ln net.Listener
+	if r.api {
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
+		defer ln.Close()
+		if cfg.PublicURL == "" {
+			cfg.PublicURL = "http://" + ln.Addr().String()
+		}
 	}
 
 	if cfg.DebugAddr != "" {
@@ -58,23 +90,89 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		defer stop()
 	}
-	db, err := openDatabase(ctx, cfg, logger)
+	var db *database
+	if r == roleServe {
+		db, err = openDatabase(ctx, cfg, logger)
+	} else {
+		db, err = openMigrated(ctx, cfg, logger)
+	}
 	if err != nil {
 		return err
 	}
 	defer db.close()
 
+	pc, mode, stopSandbox, err := buildProviders(ctx, cfg, getenv, logger)
+	if err != nil {
+		return err
+	}
+	defer stopSandbox()
+	srv, err := wire(ctx, cfg, r, db, pc, mode, logger)
+	if err != nil {
+		return err
+	}
+	if r.work {
+		// The process is known (and what a dead predecessor left running is
+		// handed back) before the queue fetches its first job.
+		if err := srv.rescuer.Start(ctx); err != nil {
+			return fmt.Errorf("start crash recovery: %w", err)
+		}
+		// Not ctx itself: River treats the end of Start's context as a hard
+		// stop that cancels running jobs at once, before shutdown's grace and
+		// hand-back. shutdown stops the queue.
+		if err := srv.queue.Start(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("start queue: %w", err)
+		}
+		for _, w := range srv.engine.Watchers {
+			w.Start(ctx)
+		}
+	}
+	var httpSrv *http.Server
+	serveErr := make(chan error, 1)
+	if r.api {
+		httpSrv = &http.Server{Handler: httpapi.CORS(cfg.CORSOrigins)(srv.handler), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+		go func() { serveErr <- httpSrv.Serve(ln) }()
+	}
+	logger.Info("lepus "+r.name+" running", "url", cfg.PublicURL, "mode", mode, "database", db.store.Dialect())
+	if cfg.AllowPrivateURLs {
+		logger.Warn("SSRF guard off: URL inputs and result downloads may reach loopback and private addresses (LEPUS_ALLOW_PRIVATE_URLS, on by default in sandbox mode); never expose this server to untrusted users",
+			"mode", mode)
+	}
+	if mode == "live" && !publicReachable(cfg.PublicURL) {
+		logger.Warn("LEPUS_PUBLIC_URL is not reachable from the internet: providers cannot fetch uploads or post callbacks; set it to this server's public address",
+			"public_url", cfg.PublicURL)
+	}
+	if r.api {
+		fmt.Fprintf(stdout, "lepus serving at %s (%s mode)\n", cfg.PublicURL, mode)
+	} else {
+		fmt.Fprintf(stdout, "lepus worker running (%s mode)\n", mode)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("http server stopped", "error", err)
+		}
+	}
+	srv.shutdown(context.WithoutCancel(ctx), r, httpSrv, cfg.ShutdownGrace, logger)
+	return nil
+}
+
+// buildProviders builds the provider clients: the configured ones, and in
+// sandbox mode (no Kling keys) the built-in sandbox for every provider
+// without its own key. stop ends the sandbox.
+func buildProviders(ctx context.Context, cfg config.Config, getenv func(string) string, logger *slog.Logger) (pc providers, mode string, stop func(), err error) {
 	kcfg := kling.Config{BaseURL: cfg.Kling.BaseURL, AccessKey: cfg.Kling.AccessKey, SecretKey: cfg.Kling.SecretKey}
 	lcfg := cfg.LLM
 	scfg := cfg.Stability
 	acfg := cfg.Ark
-	mode := "live"
+	mode, stop = "live", func() {}
 	if cfg.SandboxMode() {
 		sb, err := startSandbox(ctx, getenv, cfg.DataDir, logger)
 		if err != nil {
-			return err
+			return pc, "", stop, err
 		}
-		defer sb.stop()
+		stop = sb.stop
 		kcfg.BaseURL, kcfg.AccessKey, kcfg.SecretKey = sb.url, sb.cfg.AccessKey, sb.cfg.SecretKey
 		if !lcfg.Configured() {
 			lcfg = config.LLMConfig{BaseURL: sb.url + "/llm/v1", APIKey: sb.cfg.LLMKey, Model: "sandbox-llm"}
@@ -88,61 +186,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		mode = "sandbox"
 		logger.Info("no Kling keys set: using the built-in provider sandbox", "sandbox_url", sb.url)
 	}
-
-	var lc *llm.Client
 	if lcfg.Configured() {
-		if lc, err = llm.NewClient(llm.Config{BaseURL: lcfg.BaseURL, APIKey: lcfg.APIKey, Model: lcfg.Model}); err != nil {
-			return err
+		if pc.llm, err = llm.NewClient(llm.Config{BaseURL: lcfg.BaseURL, APIKey: lcfg.APIKey, Model: lcfg.Model}); err != nil {
+			return pc, "", stop, err
 		}
 	}
-	pc := providers{kling: kling.NewClient(kcfg), llm: lc, seedreamModel: acfg.Model}
+	pc.kling, pc.seedreamModel = kling.NewClient(kcfg), acfg.Model
 	if acfg.APIKey != "" {
 		pc.ark = ark.NewClient(ark.Config{BaseURL: acfg.BaseURL, APIKey: acfg.APIKey})
 	}
 	if scfg.APIKey != "" {
 		pc.stability = stability.NewClient(stability.Config{BaseURL: scfg.BaseURL, APIKey: scfg.APIKey})
 	}
-	srv, err := wire(ctx, cfg, db, pc, mode, logger)
-	if err != nil {
-		return err
-	}
-	// The process is known (and what a dead predecessor left running is
-	// handed back) before the queue fetches its first job.
-	if err := srv.rescuer.Start(ctx); err != nil {
-		return fmt.Errorf("start crash recovery: %w", err)
-	}
-	// Not ctx itself: River treats the end of Start's context as a hard
-	// stop that cancels running jobs at once, before shutdown's grace and
-	// hand-back. shutdown stops the queue.
-	if err := srv.queue.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("start queue: %w", err)
-	}
-	for _, w := range srv.engine.Watchers {
-		w.Start(ctx)
-	}
-	httpSrv := &http.Server{Handler: httpapi.CORS(cfg.CORSOrigins)(srv.handler), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(ln) }()
-	logger.Info("lepus serving", "url", cfg.PublicURL, "mode", mode, "database", db.store.Dialect())
-	if cfg.AllowPrivateURLs {
-		logger.Warn("SSRF guard off: URL inputs and result downloads may reach loopback and private addresses (LEPUS_ALLOW_PRIVATE_URLS, on by default in sandbox mode); never expose this server to untrusted users",
-			"mode", mode)
-	}
-	if mode == "live" && !publicReachable(cfg.PublicURL) {
-		logger.Warn("LEPUS_PUBLIC_URL is not reachable from the internet: providers cannot fetch uploads or post callbacks; set it to this server's public address",
-			"public_url", cfg.PublicURL)
-	}
-	fmt.Fprintf(stdout, "lepus serving at %s (%s mode)\n", cfg.PublicURL, mode)
-
-	select {
-	case <-ctx.Done():
-	case err := <-serveErr:
-		if !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("http server stopped", "error", err)
-		}
-	}
-	srv.shutdown(context.WithoutCancel(ctx), httpSrv, cfg.ShutdownGrace, logger)
-	return nil
+	return pc, mode, stop, nil
 }
 
 // shutdown stops the process in order: event streams end at once (clients
@@ -150,7 +206,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // get the grace period to finish; what is still running then is cut short
 // and handed back to the queue without costing an attempt; last, the
 // process leaves (so others need not wait for its heartbeat to lapse).
-func (s *server) shutdown(ctx context.Context, httpSrv *http.Server, grace time.Duration, logger *slog.Logger) {
+func (s *server) shutdown(ctx context.Context, r role, httpSrv *http.Server, grace time.Duration, logger *slog.Logger) {
 	logger.Info("shutting down", "grace", grace)
 	close(s.closing)
 	graceCtx, cancel := context.WithTimeout(ctx, grace)
@@ -158,10 +214,17 @@ func (s *server) shutdown(ctx context.Context, httpSrv *http.Server, grace time.
 	httpDone := make(chan struct{})
 	go func() {
 		defer close(httpDone)
-		if err := httpSrv.Shutdown(graceCtx); err != nil {
-			_ = httpSrv.Close()
+		if httpSrv != nil {
+			if err := httpSrv.Shutdown(graceCtx); err != nil {
+				_ = httpSrv.Close()
+			}
 		}
 	}()
+	if !r.work {
+		<-httpDone
+		s.waker.Stop()
+		return
+	}
 	if err := s.queue.Stop(graceCtx); err != nil {
 		logger.Warn("running steps did not finish within the grace period; handing them back", "error", err)
 		s.engine.Stopping()
@@ -200,7 +263,7 @@ type providers struct {
 
 // wire builds and connects every component. It is the one place that knows
 // every concrete type.
-func wire(ctx context.Context, cfg config.Config, db *database, pc providers, mode string, logger *slog.Logger) (*server, error) {
+func wire(ctx context.Context, cfg config.Config, r role, db *database, pc providers, mode string, logger *slog.Logger) (*server, error) {
 	secret, err := auth.LoadOrCreateSecret(cfg.JWTSecret, cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -248,7 +311,9 @@ func wire(ctx context.Context, cfg config.Config, db *database, pc providers, mo
 		return nil, err
 	}
 	qcfg := db.queueConfig(cfg, logger)
-	qcfg.Workers = cfg.Workers
+	if r.work {
+		qcfg.Workers = cfg.Workers // else an insert-only client: it runs no jobs
+	}
 	qcfg.ProcessID = processID()
 	queue, waker, err := job.NewClient(db.store.DB(), workers, qcfg)
 	if err != nil {
@@ -302,8 +367,8 @@ func publicReachable(raw string) bool {
 		return false
 	}
 	host := u.Hostname()
-	if host == "localhost" {
-		return false
+	if host == "" || host == "localhost" {
+		return false // unset (a worker without LEPUS_PUBLIC_URL) or local
 	}
 	ip := net.ParseIP(host)
 	if ip == nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -79,6 +80,23 @@ func Migrate(ctx context.Context, db *sql.DB, cfg QueueConfig) error {
 // fetchCooldown is the least time between two fetches of one producer;
 // a wake-up within it waits for its end.
 const fetchCooldown = 20 * time.Millisecond
+
+// CheckMigrated reports, as an error naming what to run, whether River's
+// tables are missing or behind (a process that does not migrate itself).
+func CheckMigrated(ctx context.Context, db *sql.DB, cfg QueueConfig) error {
+	m, err := rivermigrate.New(driver(db, cfg), &rivermigrate.Config{Logger: cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("river migrator: %w", err)
+	}
+	res, err := m.Validate(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("check river's tables: %w", err)
+	}
+	if !res.OK {
+		return fmt.Errorf("the queue's tables are not current (%s)", strings.Join(res.Messages, "; "))
+	}
+	return nil
+}
 
 // NewClient builds the River client with Lepus's retry policy and the
 // workers registered by Register, and the Waker that makes its jobs run now.

@@ -75,6 +75,37 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// CheckMigrated returns an error naming the first embedded migration not
+// applied yet, or nil when the schema is current.
+func (s *Store) CheckMigrated(ctx context.Context) error {
+	ms, err := loadMigrations(s.d.name)
+	if err != nil {
+		return err
+	}
+	applied := map[int]bool{}
+	rows, err := s.db.QueryContext(ctx, `SELECT version FROM lepus_migration`)
+	if err != nil {
+		return fmt.Errorf("Lepus's tables are missing (%v)", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return err
+		}
+		applied[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if !applied[m.version] {
+			return fmt.Errorf("Lepus's tables are not current (migration %s is not applied)", m.name)
+		}
+	}
+	return nil
+}
+
 // applyMigration runs m unless it is already recorded. The lock is taken
 // before the bookkeeping table is created so that concurrent first runs do
 // not race on CREATE TABLE either.
