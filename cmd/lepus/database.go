@@ -64,7 +64,7 @@ func open(ctx context.Context, cfg config.Config, logger *slog.Logger, migrate b
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil { // holds the database and the JWT secret
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
-		unlock, err := lockDataDir(cfg.DataDir)
+		unlock, err := lockDataDir(cfg.DataDir, cfg.DatabaseURL)
 		if err != nil {
 			return nil, err
 		}

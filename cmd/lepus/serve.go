@@ -120,6 +120,8 @@ func runRole(ctx context.Context, r role, args []string, getenv func(string) str
 		// stop that cancels running jobs at once, before shutdown's grace and
 		// hand-back. shutdown stops the queue.
 		if err := srv.queue.Start(context.WithoutCancel(ctx)); err != nil {
+			srv.rescuer.Stop(ctx)
+			srv.waker.Stop()
 			return fmt.Errorf("start queue: %w", err)
 		}
 		for _, w := range srv.engine.Watchers {

@@ -24,6 +24,6 @@ func (s *Service) HandleKlingCallback(ctx context.Context, token string, body io
 	if t.Status.Terminal() || t.JobID == 0 || s.Queue == nil {
 		return nil
 	}
-	s.Queue.Wake(ctx, t.JobID) // a running job will poll anyway; the callback was only a hint
+	s.Queue.Wake(ctx, t.JobID) // a hint: the woken job re-queries the provider
 	return nil
 }

@@ -78,7 +78,11 @@ type Rescuer struct {
 	Exclusive bool // this process holds the database alone (SQLite's lock)
 
 	orphanSince map[int64]time.Time
-	cancel      context.CancelFunc
+	// healthySince is when this process's heartbeats started succeeding
+	// without a break: it judges others dead only after beating well itself
+	// for LeaseLapse (after a database outage every lease looks lapsed).
+	healthySince time.Time
+	cancel       context.CancelFunc
 	done        chan struct{}
 	stopOnce    sync.Once
 }
@@ -90,6 +94,7 @@ func (r *Rescuer) Start(ctx context.Context) error {
 	if err := r.Store.ProcessBeat(ctx, &r.Process); err != nil {
 		return err
 	}
+	r.healthySince = time.Now()
 	if r.Exclusive {
 		if err := r.Store.ProcessDelete(ctx, "", r.Process.ID); err != nil {
 			return err
@@ -116,7 +121,11 @@ func (r *Rescuer) loop(ctx context.Context) {
 		}
 		if err := r.Store.ProcessBeat(ctx, &r.Process); err != nil {
 			r.Logger.Warn("process heartbeat", "error", err)
+			r.healthySince = time.Time{}
 			continue
+		}
+		if r.healthySince.IsZero() {
+			r.healthySince = time.Now()
 		}
 		if _, err := r.RunOnce(ctx); err != nil && ctx.Err() == nil {
 			r.Logger.Warn("rescue jobs", "error", err)
@@ -152,6 +161,9 @@ func (r *Rescuer) RunOnce(ctx context.Context) ([]int64, error) {
 		return nil, fmt.Errorf("list running jobs: %w", err)
 	}
 	now := time.Now()
+	// On SQLite this process holds the database alone: every other process
+	// is gone. Elsewhere, judge others only after beating well for a lapse.
+	judgeOthers := r.Exclusive || now.Sub(r.healthySince) >= LeaseLapse
 	seen := map[int64]bool{}
 	var back []int64
 	for _, j := range res.Jobs {
@@ -161,7 +173,7 @@ func (r *Rescuer) RunOnce(ctx context.Context) ([]int64, error) {
 			owner = j.AttemptedBy[n-1]
 		}
 		switch {
-		case owner != r.Process.ID && !live[owner]:
+		case owner != r.Process.ID && !live[owner] && judgeOthers:
 		case owner == r.Process.ID && !r.Running.has(j.ID):
 			first, ok := r.orphanSince[j.ID]
 			if !ok {
@@ -171,6 +183,8 @@ func (r *Rescuer) RunOnce(ctx context.Context) ([]int64, error) {
 			if now.Sub(first) < ownOrphanAfter {
 				continue
 			}
+		case owner != r.Process.ID:
+			continue
 		default:
 			delete(r.orphanSince, j.ID)
 			continue
@@ -198,14 +212,22 @@ func (r *Rescuer) RunOnce(ctx context.Context) ([]int64, error) {
 
 // handBack makes a job that is still in the run it was seen in available
 // now, giving its attempt back.
+//
+// The run is named by its attempt and its start (attempted_at): after a
+// hand-back the next run has the same attempt number, so the attempt alone
+// would let a second rescuer working from an older list hand back a live run.
 func (r *Rescuer) handBack(ctx context.Context, j *rivertype.JobRow) (bool, error) {
-	now := "now()"
+	if j.AttemptedAt == nil {
+		return false, nil
+	}
+	now, started := "now()", any(*j.AttemptedAt)
 	if r.Dialect == "sqlite" {
-		now = "datetime('now', 'subsec')"
+		// River keeps SQLite times as text at millisecond precision.
+		now, started = "datetime('now', 'subsec')", j.AttemptedAt.UTC().Format("2006-01-02 15:04:05.000")
 	}
 	res, err := r.DB.ExecContext(ctx, `UPDATE river_job SET state = 'available',
 		attempt = CASE WHEN attempt > 0 THEN attempt - 1 ELSE 0 END, scheduled_at = `+now+`
-		WHERE id = $1 AND state = 'running' AND attempt = $2`, j.ID, j.Attempt)
+		WHERE id = $1 AND state = 'running' AND attempt = $2 AND attempted_at = $3`, j.ID, j.Attempt, started)
 	if err != nil {
 		return false, fmt.Errorf("hand back job %d: %w", j.ID, err)
 	}

@@ -153,16 +153,27 @@ func (r *run) submitted(ctx context.Context, i int, st *lepus.Stage, providerTas
 	if err := r.save(ctx); err != nil {
 		return err
 	}
-	if w := r.e.Watchers[st.Provider]; w != nil {
-		err := r.e.Store.WaitAdd(ctx, &lepus.ProviderWait{Provider: st.Provider, Endpoint: st.Endpoint,
-			ProviderTaskID: providerTaskID, TaskID: r.t.ID, Stage: st.Name, Model: st.Model, SubmittedAt: now})
-		if err != nil {
-			r.log.Warn("record provider wait; the stage polls alone", "stage", st.Name, "error", err)
-		} else {
-			w.Notify()
-		}
+	if r.watched(ctx, st) {
+		r.e.Watchers[st.Provider].Notify()
 	}
 	return nil
+}
+
+// watched records (once; again after a crash or an upgrade, harmlessly)
+// that the stage waits on its provider task, for the provider's watcher.
+// It reports whether the watcher covers the stage; if not, the stage polls
+// at its own interval.
+func (r *run) watched(ctx context.Context, st *lepus.Stage) bool {
+	if r.e.Watchers[st.Provider] == nil || st.SubmittedAt == nil {
+		return false
+	}
+	err := r.e.Store.WaitAdd(ctx, &lepus.ProviderWait{Provider: st.Provider, Endpoint: st.Endpoint,
+		ProviderTaskID: st.ProviderTaskID, TaskID: r.t.ID, Stage: st.Name, Model: st.Model, SubmittedAt: *st.SubmittedAt})
+	if err != nil {
+		r.log.Warn("record provider wait; the stage polls alone", "stage", st.Name, "error", err)
+		return false
+	}
+	return true
 }
 
 // spaced keeps a Spacer provider's spacing: it snoozes until the spacing
@@ -259,7 +270,7 @@ func (r *run) wait(ctx context.Context, i int, st *lepus.Stage) error {
 		return err
 	}
 	next := pol.PollInterval
-	if r.e.Watchers[st.Provider] != nil {
+	if r.watched(ctx, st) {
 		next = watchSafety(pol.PollInterval)
 		if pol.MaxPolls > 0 {
 			next = max(min(next, budget-waited), pol.PollInterval)

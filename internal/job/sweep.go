@@ -32,7 +32,11 @@ type Sweeper struct {
 
 // Work fails every unfinished task whose job is discarded, cancelled or
 // completed.
-func (s *Sweeper) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
+func (s *Sweeper) Work(ctx context.Context, j *river.Job[SweepArgs]) error {
+	if j != nil && j.JobRow != nil {
+		s.Engine.Running.add(j.ID) // so crash recovery knows it runs here
+		defer s.Engine.Running.remove(j.ID)
+	}
 	tasks, err := s.Engine.Store.TaskListUnfinished(ctx, 500)
 	if err != nil {
 		return fmt.Errorf("sweep: %w", err)

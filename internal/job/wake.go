@@ -141,8 +141,8 @@ func (w *Waker) Kick(ctx context.Context) {
 // Wake makes each job run now if it is waiting (snoozed, scheduled or in
 // retry backoff), then kicks the queue. A job that is running when the
 // wake comes (or whose snooze River has not written yet) cannot be made
-// available, so Wake keeps trying in the background for a few seconds until
-// it has parked. It never blocks on that.
+// available, so Wake keeps trying in the background until it has parked
+// (at most wakeRunningFor). It never blocks on that.
 func (w *Waker) Wake(ctx context.Context, jobIDs ...int64) {
 	running := w.retry(ctx, jobIDs)
 	if len(running) == 0 {
@@ -184,13 +184,17 @@ func (w *Waker) retry(ctx context.Context, ids []int64) (running []int64) {
 	return running
 }
 
-// retryRunning retries jobs that were running until each has parked, for
-// at most a few seconds: a job still running then is busy with real work
-// and will look at its provider itself.
+// wakeRunningFor bounds how long a wake waits for a running job to park. A
+// run is a step or two (a download in collect may take a while), so most
+// park within seconds; one still running after this is stuck, and its
+// own timers and River's rescue take over.
+const wakeRunningFor = 2 * time.Minute
+
+// retryRunning retries jobs that were running until each has parked.
 func (w *Waker) retryRunning(ids []int64) {
-	ctx, cancel := context.WithTimeout(w.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(w.ctx, wakeRunningFor)
 	defer cancel()
-	for delay := 10 * time.Millisecond; len(ids) > 0; delay = min(delay*2, 250*time.Millisecond) {
+	for delay := 10 * time.Millisecond; len(ids) > 0; delay = min(delay*2, time.Second) {
 		select {
 		case <-ctx.Done():
 			return

@@ -58,6 +58,7 @@ type Watcher struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 
+	initOnce sync.Once
 	notify   chan struct{}
 	latency  map[string]time.Duration // typical provider latency by endpoint and model
 	woken    map[string]time.Time     // provider task id → when last woken
@@ -66,8 +67,10 @@ type Watcher struct {
 	stopOnce sync.Once
 }
 
+// init sets the defaults once: Notify may come from any worker while Start
+// runs.
 func (w *Watcher) init() {
-	if w.notify == nil {
+	w.initOnce.Do(func() {
 		w.notify = make(chan struct{}, 1)
 		w.latency = map[string]time.Duration{}
 		w.woken = map[string]time.Time{}
@@ -76,7 +79,7 @@ func (w *Watcher) init() {
 		if w.Now == nil {
 			w.Now = time.Now
 		}
-	}
+	})
 }
 
 // Start launches the loop.
@@ -132,6 +135,7 @@ func (w *Watcher) loop(ctx context.Context) {
 // ended, and returns how long to wait before the next look.
 func (w *Watcher) RunOnce(ctx context.Context) (time.Duration, error) {
 	w.init()
+	started := time.Now()
 	waits, err := w.Store.WaitList(ctx, w.Provider)
 	if err != nil {
 		return 0, err
@@ -146,7 +150,6 @@ func (w *Watcher) RunOnce(ctx context.Context) (time.Duration, error) {
 	}
 	next := w.Idle
 	var wake []int64
-	started := time.Now()
 	for endpoint, ws := range byEndpoint {
 		due := false
 		for _, wt := range ws {
@@ -162,8 +165,13 @@ func (w *Watcher) RunOnce(ctx context.Context) (time.Duration, error) {
 		}
 		ended, err := w.scan(ctx, endpoint, ws, now)
 		if err != nil {
-			w.Logger.Warn("list provider tasks", "provider", w.Provider, "endpoint", endpoint, "error", err)
-			continue
+			// The list failed: the due tasks ask for themselves instead.
+			w.Logger.Warn("list provider tasks; waking the due tasks", "provider", w.Provider, "endpoint", endpoint, "error", err)
+			for _, wt := range ws {
+				if !now.Before(wt.SubmittedAt.Add(w.latency[latencyKey(endpoint, wt.Model)]*8/10)) && w.wakeOnce(wt, now) {
+					ended = append(ended, wt.JobID)
+				}
+			}
 		}
 		wake = append(wake, ended...)
 		next = min(next, w.Interval)

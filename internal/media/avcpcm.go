@@ -24,6 +24,8 @@ const (
 type pcmDecoder struct {
 	sps map[uint32]avcSPS
 	pps map[uint32]avcPPS
+	// auLen is the size of the access unit being decoded.
+	auLen int
 }
 
 func newPCMDecoder() *pcmDecoder {
@@ -57,6 +59,7 @@ func (d *pcmDecoder) decodeAccessUnit(au []byte, lengthSize int) (*image.YCbCr, 
 		sps   avcSPS
 		done  []bool
 	)
+	d.auLen = len(au)
 	for len(au) > 0 {
 		if len(au) < lengthSize {
 			return nil, sps, errors.New("truncated nal length")
@@ -154,7 +157,13 @@ func (d *pcmDecoder) decodeSlice(nal []byte, frame *image.YCbCr, done []bool) (*
 		return nil, sps, nil, fmt.Errorf("slice header: %w", r.err)
 	}
 
+	// Every macroblock is 384 bytes of samples, so the picture must fit in
+	// the access unit; checked before the frame is made, so an SPS cannot
+	// ask for a 16384x16384 picture over a few bytes of slice.
 	total := sps.widthMbs * sps.heightMbs
+	if int64(total)*384 > int64(d.auLen) || int64(total)*256 > MaxImagePixels {
+		return nil, sps, nil, fmt.Errorf("%w: a %dx%d-macroblock picture in a %d-byte sample", ErrUndecodable, sps.widthMbs, sps.heightMbs, d.auLen)
+	}
 	if frame == nil {
 		frame = image.NewYCbCr(image.Rect(0, 0, 16*sps.widthMbs, 16*sps.heightMbs), image.YCbCrSubsampleRatio420)
 		done = make([]bool, total)

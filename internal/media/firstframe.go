@@ -24,7 +24,7 @@ func FirstFrame(r io.ReadSeeker) (image.Image, error) {
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("first frame: %w", err)
 	}
-	info, err := mp4.Probe(r)
+	info, err := probeMP4(r)
 	if err != nil {
 		return nil, fmt.Errorf("first frame: %w", err)
 	}

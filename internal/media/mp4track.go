@@ -23,7 +23,7 @@ func readMP4Track(r io.ReadSeeker, codec mp4.Codec) (*muxTrack, error) {
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	info, err := mp4.Probe(r)
+	info, err := probeMP4(r)
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,8 @@ const (
 // still streams everything once. Info.Bytes is set only when the stream
 // ended within the first 64 KB; otherwise it is 0 (not known yet). A stream
 // that is not a readable JPEG, PNG or WebP gives a *RuleError with Rule
-// "format"; the returned reader yields the whole stream even then.
+// "format", and one over MaxImagePixels a *RuleError with Rule "pixels";
+// the returned reader yields the whole stream even then.
 func SniffImage(r io.Reader) (ImageInfo, io.Reader, error) {
 	head := make([]byte, sniffWindow)
 	n, err := io.ReadFull(r, head)
@@ -54,6 +55,10 @@ func SniffImage(r io.Reader) (ImageInfo, io.Reader, error) {
 			"file looks like a %s image but could not be read; it may be damaged", f.name)}
 	}
 	info.Width, info.Height = cfg.Width, cfg.Height
+	if int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
+		// Stored, it could never be decoded again (WithDecodedImage).
+		return info, rest(), pixelsError(cfg.Width, cfg.Height, MaxImagePixels)
+	}
 	return info, rest(), nil
 }
 

@@ -79,6 +79,16 @@ func (d dialect) ts(t time.Time) any {
 	return t
 }
 
+// now is the SQL for the database's current time in a timestamp column,
+// where one clock must judge several processes (Postgres only: SQLite's
+// processes share one host, and its columns hold integers from Go's clock).
+func (d dialect) now() string {
+	if d.name == DialectSQLite {
+		return "NULL"
+	}
+	return "now()"
+}
+
 // tsPtr is ts for nullable columns.
 func (d dialect) tsPtr(t *time.Time) any {
 	if t == nil {

@@ -8,13 +8,21 @@ import (
 	"github.com/lepus-ai/lepus/internal/lepus"
 )
 
+// Heartbeats are written and judged by one clock: on Postgres the
+// database's (processes on several hosts may disagree), on SQLite the one
+// host's.
+
 // ProcessBeat records that a job-running process is alive (inserting it on
 // its first beat).
 func (s *Store) ProcessBeat(ctx context.Context, p *lepus.Process) error {
-	now := s.clock()
+	now := any(s.d.ts(s.clock()))
+	if s.d.name == DialectPostgres {
+		now = nil // coalesce: the database's now()
+	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO lepus_process (id, host, pid, started_at, heartbeat_at)
-		VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
-		p.ID, p.Host, p.PID, s.d.ts(now))
+		VALUES ($1, $2, $3, coalesce($4, `+s.d.now()+`), coalesce($4, `+s.d.now()+`))
+		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
+		p.ID, p.Host, p.PID, now)
 	if err != nil {
 		return fmt.Errorf("process heartbeat: %w", err)
 	}
@@ -24,7 +32,13 @@ func (s *Store) ProcessBeat(ctx context.Context, p *lepus.Process) error {
 // ProcessLive returns the ids of processes whose last heartbeat is newer
 // than lapse.
 func (s *Store) ProcessLive(ctx context.Context, lapse time.Duration) (map[string]bool, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM lepus_process WHERE heartbeat_at > $1`, s.d.ts(s.clock().Add(-lapse)))
+	since := any(s.d.ts(s.clock().Add(-lapse)))
+	q := `SELECT id FROM lepus_process WHERE heartbeat_at > $1`
+	if s.d.name == DialectPostgres {
+		since = lapse.Seconds()
+		q = `SELECT id FROM lepus_process WHERE heartbeat_at > now() - make_interval(secs => $1)`
+	}
+	rows, err := s.db.QueryContext(ctx, q, since)
 	if err != nil {
 		return nil, fmt.Errorf("live processes: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/lepus-ai/lepus/internal/lepus"
 )
@@ -40,17 +41,18 @@ func (s *Store) SlotAcquire(ctx context.Context, p *lepus.SlotAcquireParams) (bo
 			ON CONFLICT (name) DO UPDATE SET capacity = excluded.capacity`, p.Pool, p.Capacity); err != nil {
 			return fmt.Errorf("lock pool: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO slot_waiter (holder, pool, task_id, cost, since)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (holder) DO NOTHING`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO slot_waiter (holder, pool, task_id, cost, since, seen_at)
+			VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (holder) DO UPDATE SET seen_at = excluded.seen_at, cost = excluded.cost`,
 			p.Holder, p.Pool, p.TaskID, p.Cost, s.d.ts(now)); err != nil {
 			return fmt.Errorf("join waiting line: %w", err)
 		}
-		// The units of every older waiter are kept for them: the holder
-		// goes only if they and its own fit.
+		// The units of every older live waiter are kept for them: the
+		// holder goes only if they and its own fit.
 		var ahead int
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(w.cost), 0) FROM slot_waiter w, slot_waiter me
 			WHERE me.holder = $1 AND w.pool = me.pool AND w.holder <> me.holder
-			  AND (w.since < me.since OR (w.since = me.since AND w.holder < me.holder))`, p.Holder).Scan(&ahead); err != nil {
+			  AND (w.since < me.since OR (w.since = me.since AND w.holder < me.holder))
+			  AND w.seen_at > $2 AND w.cost <= $3`, p.Holder, s.d.ts(now.Add(-waiterGone)), p.Capacity).Scan(&ahead); err != nil {
 			return fmt.Errorf("check waiting line: %w", err)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE provider_pool SET used = used + $2
@@ -77,13 +79,24 @@ func (s *Store) SlotAcquire(ctx context.Context, p *lepus.SlotAcquireParams) (bo
 	return acquired, nil
 }
 
+// waiterGone is how long a waiter may go without asking again before it is
+// presumed gone (its job died) and keeps nobody waiting. Waiters ask every
+// 30 s (job.DefaultSlotWait) or sooner when woken.
+const waiterGone = 5 * time.Minute
+
+// nextScan bounds how many waiters one SlotNext reads: more units than
+// that never free at once.
+const nextScan = 500
+
 // SlotNext returns, for every pool, the waiters at the head of its line
 // whose units fit in what is free now, oldest first, with their tasks'
-// jobs: the ones to wake after units were given back.
+// jobs: the ones to wake after units were given back. Waiters presumed
+// gone, or that can never fit, are passed over.
 func (s *Store) SlotNext(ctx context.Context) ([]lepus.SlotWaiter, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT w.pool, w.task_id, w.cost, p.capacity - p.used, coalesce(t.job_id, 0)
 		FROM slot_waiter w JOIN provider_pool p ON p.name = w.pool LEFT JOIN task t ON t.id = w.task_id
-		ORDER BY w.pool, w.since, w.holder`)
+		WHERE w.seen_at > $1 AND w.cost <= p.capacity
+		ORDER BY w.pool, w.since, w.holder LIMIT $2`, s.d.ts(s.clock().Add(-waiterGone)), nextScan)
 	if err != nil {
 		return nil, fmt.Errorf("slot waiters: %w", err)
 	}

@@ -245,6 +245,40 @@ func (su suite) testSlot(t *testing.T) {
 		wantUsage(t, s, "kling", capacity)
 	})
 
+	t.Run("GoneWaiterBlocksNobody", func(t *testing.T) {
+		t.Parallel()
+		s, clock := su.open(t, time.Millisecond)
+		for _, id := range []string{"tsk_h", "tsk_gone", "tsk_live"} {
+			create(t, s, newTask(id, "u1"), 100)
+		}
+		take := func(task string) bool {
+			t.Helper()
+			ok, err := s.SlotAcquire(ctx, &lepus.SlotAcquireParams{Pool: "kling", Capacity: 1, Holder: task + "/image", TaskID: task, Cost: 1})
+			if err != nil {
+				t.Fatalf("SlotAcquire(%s): %v", task, err)
+			}
+			return ok
+		}
+		if !take("tsk_h") || take("tsk_gone") || take("tsk_live") {
+			t.Fatal("want tsk_h to hold the unit and the others to wait, tsk_gone first")
+		}
+		// tsk_gone's job died and never asks again; tsk_live keeps asking.
+		clock.Set(t0.Add(10 * time.Minute))
+		if take("tsk_live") {
+			t.Fatal("tsk_live took a held unit")
+		}
+		if err := s.SlotRelease(ctx, "tsk_h/image"); err != nil {
+			t.Fatal(err)
+		}
+		ws, err := s.SlotNext(ctx)
+		if err != nil || len(ws) != 1 || ws[0].TaskID != "tsk_live" {
+			t.Fatalf("SlotNext = %+v, %v; want tsk_live (tsk_gone has not asked for minutes)", ws, err)
+		}
+		if !take("tsk_live") {
+			t.Fatal("tsk_live waited behind a waiter that is gone")
+		}
+	})
+
 	t.Run("ErrInvalid", func(t *testing.T) {
 		t.Parallel()
 		s, _ := su.open(t, 0)

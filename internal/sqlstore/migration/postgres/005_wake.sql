@@ -6,7 +6,10 @@ CREATE TABLE slot_waiter (
 	pool    text NOT NULL,
 	task_id text NOT NULL,
 	cost    integer NOT NULL,
-	since   timestamptz NOT NULL
+	since   timestamptz NOT NULL,
+	-- seen_at is the waiter's last ask: one not seen for minutes is gone
+	-- (its job died) and keeps nobody waiting.
+	seen_at timestamptz NOT NULL
 );
 CREATE INDEX slot_waiter_pool_idx ON slot_waiter (pool, since, holder);
 CREATE INDEX slot_waiter_task_idx ON slot_waiter (task_id);

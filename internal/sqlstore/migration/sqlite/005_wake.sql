@@ -6,7 +6,10 @@ CREATE TABLE slot_waiter (
 	pool    TEXT NOT NULL,
 	task_id TEXT NOT NULL,
 	cost    INTEGER NOT NULL,
-	since   INTEGER NOT NULL
+	since   INTEGER NOT NULL,
+	-- seen_at is the waiter's last ask: one not seen for minutes is gone
+	-- (its job died) and keeps nobody waiting.
+	seen_at INTEGER NOT NULL
 );
 CREATE INDEX slot_waiter_pool_idx ON slot_waiter (pool, since, holder);
 CREATE INDEX slot_waiter_task_idx ON slot_waiter (task_id);
