@@ -83,8 +83,8 @@ type Rescuer struct {
 	// for LeaseLapse (after a database outage every lease looks lapsed).
 	healthySince time.Time
 	cancel       context.CancelFunc
-	done        chan struct{}
-	stopOnce    sync.Once
+	done         chan struct{}
+	stopOnce     sync.Once
 }
 
 // Start beats once (so the process is known before it fetches any job),
