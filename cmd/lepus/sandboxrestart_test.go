@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -23,7 +25,7 @@ import (
 func TestServe_SandboxSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	bin := lepusBinary(t)
-	sandboxAddr := freeAddr(t)
+	dataDir := t.TempDir()
 	var env []string
 	for _, kv := range os.Environ() {
 		if !hasAnyPrefix(kv, "LEPUS_", "KLING_", "SANDBOX_", "ARK_", "STABILITY_", "SEEDREAM_") {
@@ -31,23 +33,25 @@ func TestServe_SandboxSurvivesRestart(t *testing.T) {
 		}
 	}
 	env = append(env,
-		// Both addresses are fixed: stored step results hold the sandbox's
-		// CDN URLs, and the sandbox's callbacks and input fetches Lepus's.
+		// Lepus's address is fixed: the sandbox's callbacks and input
+		// fetches use it. The sandbox's is the default (no SANDBOX_ADDR),
+		// as a new user runs it: the restart reuses the port remembered in
+		// the data dir, which the results Lepus stored point at.
 		"LEPUS_ADDR="+freeAddr(t),
-		"SANDBOX_ADDR="+sandboxAddr,
-		"LEPUS_DATA_DIR="+t.TempDir(),
+		"LEPUS_DATA_DIR="+dataDir,
 		"LEPUS_JWT_SECRET="+testSecret,
 		"LEPUS_ALLOW_PRIVATE_URLS=1",
-		"LEPUS_POLL_INTERVAL=100ms",
+		"LEPUS_POLL_INTERVAL=250ms", // a 15 s budget per provider step (60 polls)
 		"LEPUS_QUEUE_POLL_INTERVAL=50ms",
 		"LEPUS_RETRY_BASE=50ms",
 		"LEPUS_SHUTDOWN_GRACE=1s",
 		"SANDBOX_IMAGE_LATENCY=300ms",
-		"SANDBOX_VIDEO_LATENCY=8s",
+		"SANDBOX_VIDEO_LATENCY=6s",
 	)
 
 	first := startProcess(t, bin, env)
 	tok := first.token(t, "rita")
+	sandboxAddr := rememberedSandboxAddr(t, dataDir)
 	_, scene := first.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
 	_, face := first.upload(t, tok, sample.PortraitPNG(sample.Palettes[1], 400, 500))
 	var swap, i2v taskResp
@@ -70,6 +74,9 @@ func TestServe_SandboxSurvivesRestart(t *testing.T) {
 	first.terminate(t)
 
 	second := startProcess(t, bin, env)
+	if again := rememberedSandboxAddr(t, dataDir); again != sandboxAddr {
+		t.Fatalf("the sandbox moved from %s to %s", sandboxAddr, again)
+	}
 	for _, id := range []string{swap.ID, i2v.ID} {
 		done := waitTask(t, second, tok, id, taskEnded)
 		if done.Status != "completed" {
@@ -108,12 +115,13 @@ func TestServe_SandboxSurvivesRestart(t *testing.T) {
 
 // TestStartSandbox_RemembersPort checks that without SANDBOX_ADDR the
 // sandbox comes back at the address it had, so the CDN URLs Lepus stored
-// (a face swap's image is the first frame of its video) stay valid.
+// (a face swap's image is the first frame of its video) stay valid, and
+// that it moves, with a warning, when that address is taken.
 func TestStartSandbox_RemembersPort(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	getenv := func(string) string { return "" }
-	logger := slog.New(slog.DiscardHandler)
+	logger := slog.New(slog.NewTextHandler(testLog{t}, nil))
 	a, err := startSandbox(t.Context(), getenv, dir, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -123,10 +131,34 @@ func TestStartSandbox_RemembersPort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.stop()
 	if b.url != a.url {
 		t.Fatalf("sandbox at %s after a restart, was %s", b.url, a.url)
 	}
+	if port, _ := strconv.Atoi(a.url[strings.LastIndex(a.url, ":")+1:]); port >= 32768 {
+		t.Errorf("first port %d is in an ephemeral range, where a connection may hold it at the next start", port)
+	}
+	// b still holds the address: a third start moves elsewhere and
+	// remembers that.
+	c, err := startSandbox(t.Context(), getenv, dir, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.stop()
+	c.stop()
+	if c.url == b.url || rememberedSandboxAddr(t, dir) != strings.TrimPrefix(c.url, "http://") {
+		t.Fatalf("with %s taken the sandbox went to %s and remembered %s", b.url, c.url, rememberedSandboxAddr(t, dir))
+	}
+}
+
+// rememberedSandboxAddr is where serve's sandbox listens, as it keeps it
+// in the data dir.
+func rememberedSandboxAddr(t *testing.T, dataDir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dataDir, "sandbox", "addr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
 }
 
 func sandboxStats(t *testing.T, addr string) sandbox.Stats {

@@ -105,6 +105,7 @@ func (s *Sandbox) handleArkImages(w http.ResponseWriter, r *http.Request) {
 	mixed := s.ark.mixed
 	s.ark.seq++
 	g := req.gen(strconv.FormatUint(s.idBase+s.ark.seq, 10))
+	g.created = s.cfg.Now()
 	if s.ark.gens == nil {
 		s.ark.gens = map[string]*arkGen{}
 	}
@@ -175,7 +176,9 @@ func (s *Sandbox) arkImage(r *http.Request, g *arkGen, i int) (arkItem, error) {
 	s.mu.Lock()
 	s.ark.images++
 	g.ok = append(g.ok, i)
+	rec := s.arkRecordLocked(g)
 	s.mu.Unlock()
+	s.saveArk(rec) // before the URL is sent
 	return item, nil
 }
 

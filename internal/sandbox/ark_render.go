@@ -28,15 +28,16 @@ const arkRenderSide = 1024
 // arkGen is one answered generation: what is needed to render its images
 // again if the result cache drops them.
 type arkGen struct {
-	id     string
-	source string // the first reference, or "" for text only
-	prompt string
-	w, h   int    // the nominal size
-	size   string // "<w>x<h>", as reported
-	pixels int
-	b64    bool
-	wm     bool
-	ok     []int // indexes made; guarded by Sandbox.mu
+	id      string
+	created time.Time
+	source  string // the first reference, or "" for text only
+	prompt  string
+	w, h    int    // the nominal size
+	size    string // "<w>x<h>", as reported
+	pixels  int
+	b64     bool
+	wm      bool
+	ok      []int // indexes made; guarded by Sandbox.mu
 }
 
 // arkSizes2K are Ark's recommended 2K sizes (other-providers.md §2.2); the

@@ -71,10 +71,16 @@ func (s *Sandbox) handleCreate(ep *endpoint) http.HandlerFunc {
 				return
 			}
 		}
-		view, e := s.accept(ep, sp, s.resultBase(r))
+		view, rec, e := s.accept(ep, sp, s.resultBase(r), body)
 		if e != nil {
 			s.reject(w, r, e)
 			return
+		}
+		// The task is saved before it is answered, so a task the client
+		// heard of survives a restart. A task that cannot be saved is still
+		// served (it is accepted and paid), but only until the restart.
+		if err := s.store.put(kindTask, rec.ID, rec); err != nil {
+			s.log.Error("sandbox: task will not survive a restart", "task_id", rec.ID, "err", err)
 		}
 		if f.AfterAccept {
 			s.count(func(c *Counters) { c.Resets++ })
@@ -161,12 +167,13 @@ func (s *Sandbox) poolLimit(p int) int {
 	return s.cfg.ImageConcurrency
 }
 
-// accept creates the task and starts its lifecycle.
-func (s *Sandbox) accept(ep *endpoint, sp *spec, base string) (taskView, *apiError) {
+// accept creates the task and starts its lifecycle. It returns the
+// task's record for the store, made from the create body.
+func (s *Sandbox) accept(ep *endpoint, sp *spec, base string, body []byte) (taskView, *taskRecord, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e := s.admitLocked(ep, sp); e != nil {
-		return taskView{}, e
+		return taskView{}, nil, e
 	}
 	now := s.cfg.Now().UnixMilli()
 	t := &task{
@@ -183,15 +190,12 @@ func (s *Sandbox) accept(ep *endpoint, sp *spec, base string) (taskView, *apiErr
 		t.latency = s.cfg.VideoLatency
 	}
 	if sp.externalID != "" {
-		s.byExternal[sp.externalID] = t
 		if msg, ok := s.failOnFinish[sp.externalID]; ok {
 			t.failMsg = msg
 			delete(s.failOnFinish, sp.externalID)
 		}
 	}
-	s.tasks[t.id] = t
-	ep.tasks = append(ep.tasks, t)
-	s.submissions[sp.externalID]++
+	s.addLocked(t)
 	s.stats.Accepted++
 	s.slots[ep.pool()] += sp.cost
 	s.running++
@@ -199,7 +203,18 @@ func (s *Sandbox) accept(ep *endpoint, sp *spec, base string) (taskView, *apiErr
 		s.startLocked(t)
 	}
 	s.log.Debug("sandbox: task accepted", "task_id", t.id, "external_task_id", sp.externalID, "path", ep.path)
-	return s.viewLocked(t), nil
+	return s.viewLocked(t), newTaskRecord(t, body), nil
+}
+
+// addLocked makes t known by id and external id, and lists it last on its
+// endpoint. Caller holds s.mu.
+func (s *Sandbox) addLocked(t *task) {
+	if t.spec.externalID != "" {
+		s.byExternal[t.spec.externalID] = t
+	}
+	s.tasks[t.id] = t
+	t.ep.tasks = append(t.ep.tasks, t)
+	s.submissions[t.spec.externalID]++
 }
 
 // resultBase is the base URL of result links: PublicURL, else the host the

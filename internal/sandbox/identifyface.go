@@ -162,6 +162,7 @@ func (s *Sandbox) openSession(ctx context.Context, b identifyFaceBody) (*faceSes
 	s.sweepSessionsLocked()
 	s.sessions[sess.id] = sess
 	s.mu.Unlock()
+	s.saveSession(sess)
 	return sess, nil
 }
 
@@ -197,6 +198,7 @@ func (s *Sandbox) sweepSessionsLocked() {
 	for id, sess := range s.sessions {
 		if now.Sub(sess.createdAt) > sessionTTL {
 			delete(s.sessions, id)
+			_ = s.store.remove(kindSession, id)
 		}
 	}
 }

@@ -12,6 +12,41 @@
 //
 // It is built to hold thousands of tasks in flight: a task is a small struct
 // and one timer, and results are rendered lazily on the first CDN download.
+//
+// # Surviving a restart
+//
+// With Config.StateDir set (`lepus serve` uses <data dir>/sandbox), what a
+// client may ask about later survives a restart, as it would at a real
+// provider that keeps working while its client is down: Kling tasks,
+// identify-face sessions, Ark generations answered with URLs and
+// Stability relights. Each is one small JSON file, written atomically
+// (temporary file, fsync, rename) before the create is answered, and
+// read back by New (store.go, restore.go).
+//
+// A Kling task is saved as its create body, the facts its checks learned
+// (the length of a fetched motion video, the video a lip sync or extension
+// works on), its latency and creation time. Everything else follows: the
+// body is validated again to rebuild the spec, and the clock says whether
+// the task is still running (it gets its slots and timers back) or has
+// ended (succeed, with its videos usable by id). No input is fetched on
+// restore; results are rendered on demand as before, from the same inputs,
+// so a CDN URL given out before the restart serves the same file after.
+// (A restored task's updated_at is the end its latency sets, without the
+// few milliseconds of timer slack the first process may have added.)
+//
+// Persisting was chosen over self-describing task ids (ids encoding the
+// creation time, latency and a signed digest of the inputs) because the
+// sandbox must stay strict across the restart: refusing a duplicate
+// external_task_id, counting running tasks against the concurrency caps and
+// listing an endpoint's tasks all need to know every task, which an id
+// presented later cannot tell; and the inputs a result is made from (a
+// prompt, base64 images) do not fit in an id.
+//
+// Not saved, because they are test hooks or counts of this process: the
+// injected faults, FailTask calls for tasks not yet created, FailArk,
+// FilterRelight, the Counters and the per-id create attempts, and the time
+// of a relight's last poll (the first poll after a restart is not rate
+// limited).
 package sandbox
 
 import (
@@ -93,6 +128,11 @@ type Config struct {
 	// generation; a faster poll gets 429 (Stability asks for 10 s).
 	// Default 10 s.
 	StabilityMinPoll time.Duration
+	// StateDir, when set, is where the sandbox saves its tasks, sessions
+	// and generations so that a new Sandbox on the same directory knows
+	// them (see the package comment). It is created if missing. Default ""
+	// (memory only).
+	StateDir string
 }
 
 // DefaultConfig returns the configuration `lepus serve` uses without keys.
@@ -151,6 +191,7 @@ type Sandbox struct {
 	cfg       Config
 	log       *slog.Logger
 	handler   http.Handler
+	store     *store               // nil without Config.StateDir
 	endpoints map[string]*endpoint // by create path
 
 	inputs      *lru // fetched, checked input bytes by source hash
@@ -205,6 +246,15 @@ func New(cfg Config) *Sandbox {
 		s.endpoints[ep.path] = ep
 	}
 	s.handler = s.routes()
+	if cfg.StateDir != "" {
+		st, err := openStore(cfg.StateDir)
+		if err != nil {
+			s.log.Error("sandbox: keeping state in memory only", "err", err)
+			return s
+		}
+		s.store = st
+		s.restore()
+	}
 	return s
 }
 
@@ -270,6 +320,7 @@ func (s *Sandbox) FailTask(externalTaskID, msg string) {
 		t.timer.Stop()
 	}
 	s.finishLocked(t, msg)
+	s.saveTaskEndLocked(t)
 }
 
 // Close stops all task timers; running tasks stay where they are.

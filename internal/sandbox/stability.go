@@ -155,6 +155,9 @@ func (s *Sandbox) handleRelightStart(w http.ResponseWriter, r *http.Request) {
 	st.startsByKey[key]++
 	s.sweepRelightLocked(now)
 	s.mu.Unlock()
+	if s.store != nil {
+		s.saveRelight(job, body, params["boundary"])
+	}
 	s.log.Debug("sandbox: relight started", "generation_id", job.id, "filtered", job.filtered)
 	writeStabilityJSON(w, http.StatusOK, map[string]string{"id": job.id})
 }
@@ -169,6 +172,7 @@ func (s *Sandbox) sweepRelightLocked(now time.Time) {
 	for id, j := range st.jobs {
 		if now.Sub(j.done) > relightRetention {
 			delete(st.jobs, id)
+			_ = s.store.remove(kindRelight, id)
 		}
 	}
 }
@@ -187,6 +191,7 @@ func (s *Sandbox) handleRelightResult(w http.ResponseWriter, r *http.Request) {
 	job := st.jobs[id]
 	if job != nil && now.Sub(job.done) > relightRetention {
 		delete(st.jobs, id)
+		_ = s.store.remove(kindRelight, id)
 		job = nil
 	}
 	if job == nil || job.key != key {
