@@ -33,7 +33,7 @@ Usage:
   lepus worker              run only the workers (Postgres)
   lepus migrate             create or upgrade the database tables, then exit
   lepus token --user ID     print a bearer token for a user [--ttl 24h]
-  lepus sandbox             run the provider sandbox alone [--addr 127.0.0.1:8081]
+  lepus sandbox             run the provider sandbox alone [--addr 127.0.0.1:8081] [--state-dir DIR]
   lepus samples DIR         write synthetic inputs to try Lepus with (scene.png, face.png, clip.mp4, speech.wav)
   lepus version             print the version
 
