@@ -90,7 +90,9 @@ func validateCreate(p *lepus.TaskCreateParams) error {
 // taskByKey returns the task a user created with an idempotency key, or nil.
 func taskByKey(ctx context.Context, q querier, userID, key string) (*lepus.Task, error) {
 	var id string
-	err := q.QueryRowContext(ctx, `SELECT id FROM task WHERE user_id = $1 AND idempotency_key = $2`,
+	// "<> ''" lets both databases use the partial unique index; without
+	// it they scan the user's tasks.
+	err := q.QueryRowContext(ctx, `SELECT id FROM task WHERE user_id = $1 AND idempotency_key = $2 AND idempotency_key <> ''`,
 		userID, key).Scan(&id)
 	if classify(err) == errNoRows {
 		return nil, nil

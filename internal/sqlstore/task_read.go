@@ -115,7 +115,8 @@ func (s *Store) TaskList(ctx context.Context, p *lepus.TaskListParams) ([]*lepus
 		where = append(where, "type = "+a.add(p.Type))
 	}
 	if p.IdempotencyKey != "" {
-		where = append(where, "idempotency_key = "+a.add(p.IdempotencyKey))
+		// "<> ''" lets the partial unique index serve the lookup.
+		where = append(where, "idempotency_key = "+a.add(p.IdempotencyKey), "idempotency_key <> ''")
 	}
 	if p.Cursor != "" {
 		at, id, err := decodeCursor(p.Cursor)
