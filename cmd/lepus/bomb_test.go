@@ -2,10 +2,7 @@ package main
 
 import (
 	"bytes"
-	"compress/zlib"
-	"encoding/binary"
 	"encoding/json"
-	"hash/crc32"
 	"image/jpeg"
 	"net/http"
 	"net/http/httptest"
@@ -19,36 +16,8 @@ import (
 	"github.com/lepus-ai/lepus/internal/sample"
 )
 
-// bombPNG returns a valid w x h 8-bit grayscale PNG of black pixels whose
-// IDAT is one tiny zlib stream: a decompression bomb. It is built row by
-// row (the bytes png.Encoder writes for an all-black image.Gray with filter
-// None) so the test never holds w*h bytes itself.
-func bombPNG(w, h int) []byte {
-	var idat bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&idat, zlib.BestCompression) // a valid level; writing to memory cannot fail
-	row := make([]byte, 1+w)                                  // filter type 0, then w black pixels
-	for range h {
-		_, _ = zw.Write(row)
-	}
-	_ = zw.Close()
-	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
-	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
-	ihdr = append(ihdr, 8, 0, 0, 0, 0) // 8-bit grayscale, deflate, adaptive, no interlace
-	out := []byte("\x89PNG\r\n\x1a\n")
-	for _, c := range []struct {
-		typ  string
-		data []byte
-	}{{"IHDR", ihdr}, {"IDAT", idat.Bytes()}, {"IEND", nil}} {
-		out = binary.BigEndian.AppendUint32(out, uint32(len(c.data)))
-		body := append([]byte(c.typ), c.data...)
-		out = append(out, body...)
-		out = binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(body))
-	}
-	return out
-}
-
 // bomb is one 10000x10000 bomb (100 M pixels) shared by the tests.
-var bomb = sync.OnceValue(func() []byte { return bombPNG(10000, 10000) })
+var bomb = sync.OnceValue(func() []byte { return sample.BombPNG(10000, 10000) })
 
 func TestServe_ImageBomb(t *testing.T) {
 	t.Parallel()

@@ -2,50 +2,21 @@ package media
 
 import (
 	"bytes"
-	"compress/zlib"
 	"context"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
-)
 
-// bombPNG returns a valid w x h 8-bit grayscale PNG of black pixels whose
-// IDAT is one tiny zlib stream: a decompression bomb. It is built row by
-// row (the same bytes png.Encoder writes for an all-black image.Gray with
-// filter None) so the test itself never holds w*h bytes.
-func bombPNG(w, h int) []byte {
-	var idat bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&idat, zlib.BestCompression) // a valid level; writing to memory cannot fail
-	row := make([]byte, 1+w)                                  // filter type 0, then w black pixels
-	for range h {
-		_, _ = zw.Write(row)
-	}
-	_ = zw.Close()
-	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
-	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
-	ihdr = append(ihdr, 8, 0, 0, 0, 0) // 8-bit grayscale, deflate, adaptive, no interlace
-	out := []byte("\x89PNG\r\n\x1a\n")
-	for _, c := range []struct {
-		typ  string
-		data []byte
-	}{{"IHDR", ihdr}, {"IDAT", idat.Bytes()}, {"IEND", nil}} {
-		out = binary.BigEndian.AppendUint32(out, uint32(len(c.data)))
-		body := append([]byte(c.typ), c.data...)
-		out = append(out, body...)
-		out = binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(body))
-	}
-	return out
-}
+	samplegen "github.com/lepus-ai/lepus/internal/sample"
+)
 
 // bomb is one 10000x10000 bomb shared by the tests (building it takes a
 // moment of CPU).
-var bomb = sync.OnceValue(func() []byte { return bombPNG(10000, 10000) })
+var bomb = sync.OnceValue(func() []byte { return samplegen.BombPNG(10000, 10000) })
 
 func TestBombPNG(t *testing.T) {
 	t.Parallel()
@@ -54,11 +25,11 @@ func TestBombPNG(t *testing.T) {
 	if len(data) > 200<<10 {
 		t.Fatalf("bomb is %d bytes; it should be a small file", len(data))
 	}
-	info, _, err := CheckImage(bytes.NewReader(bombPNG(64, 48)), ImageRules{})
+	info, _, err := CheckImage(bytes.NewReader(samplegen.BombPNG(64, 48)), ImageRules{})
 	if err != nil || info.Width != 64 || info.Height != 48 {
 		t.Fatalf("a small image built like the bomb: %+v, %v", info, err)
 	}
-	if err := WithDecodedImage(context.Background(), bombPNG(64, 48), func(image.Image, ImageInfo) error { return nil }); err != nil {
+	if err := WithDecodedImage(context.Background(), samplegen.BombPNG(64, 48), func(image.Image, ImageInfo) error { return nil }); err != nil {
 		t.Fatalf("a small image built like the bomb does not decode: %v", err)
 	}
 }
