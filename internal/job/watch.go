@@ -185,9 +185,11 @@ func (w *Watcher) RunOnce(ctx context.Context) (time.Duration, error) {
 		w.Wake(ctx, wake...)
 	}
 	// With very many tasks in flight a look takes long (a page per 500):
-	// keep looking at most a fifth of the time, so the cost of waiting
-	// stays bounded and the detection delay grows gently instead.
-	return max(next, 10*time.Millisecond, 4*time.Since(started)), nil
+	// look at most a fifth of the time, so the cost of waiting stays
+	// bounded, but never leave more than ten intervals (the poll interval)
+	// between looks, so an ended task is seen within a poll interval and a
+	// look.
+	return max(next, 10*time.Millisecond, min(4*time.Since(started), 10*w.Interval)), nil
 }
 
 // scan pages through an endpoint's list until every waited task was seen
