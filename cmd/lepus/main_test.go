@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,11 +50,12 @@ func startRole(t testing.TB, cmd string, env map[string]string) *lepusServer {
 	for k, v := range env {
 		vars[k] = v
 	}
+	logs := newClosingLog(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, []string{cmd}, func(k string) string { return vars[k] }, nil, pw, testLog{t})
+		err := run(ctx, []string{cmd}, func(k string) string { return vars[k] }, nil, pw, logs)
 		pw.CloseWithError(fmt.Errorf("%s returned: %v", cmd, err))
 		done <- err
 	}()
@@ -210,5 +212,28 @@ type testLog struct{ t testing.TB }
 
 func (w testLog) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// closingLog is a testLog that goes quiet once the test is over: a server's
+// straggling goroutines may still log after it stopped, and testing panics
+// (killing a fuzz worker) on a log after the test completed.
+type closingLog struct {
+	t    testing.TB
+	done *atomic.Bool
+}
+
+// newClosingLog returns a log for t that is silenced by t's cleanup; make it
+// before anything whose cleanup must still log (cleanups run last first).
+func newClosingLog(t testing.TB) closingLog {
+	l := closingLog{t: t, done: new(atomic.Bool)}
+	t.Cleanup(func() { l.done.Store(true) })
+	return l
+}
+
+func (w closingLog) Write(p []byte) (int, error) {
+	if !w.done.Load() {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
 	return len(p), nil
 }
