@@ -150,13 +150,7 @@ func (r *run) submitted(ctx context.Context, i int, st *lepus.Stage, providerTas
 	r.t.Step = st.Name + ".wait"
 	r.t.Progress = r.progress(i, 0.15)
 	r.log.Info("provider task submitted", "stage", st.Name, "provider_task_id", providerTaskID)
-	if err := r.save(ctx); err != nil {
-		return err
-	}
-	if r.watched(ctx, st) {
-		r.e.Watchers[st.Provider].Notify()
-	}
-	return nil
+	return r.save(ctx) // the first poll follows at once and records the wait (watched)
 }
 
 // watched records (once; again after a crash or an upgrade, harmlessly)
@@ -271,6 +265,9 @@ func (r *run) wait(ctx context.Context, i int, st *lepus.Stage) error {
 	}
 	next := pol.PollInterval
 	if r.watched(ctx, st) {
+		if st.Polls == 1 {
+			r.e.Watchers[st.Provider].Notify() // a new wait: look at it soon
+		}
 		next = watchSafety(pol.PollInterval)
 		if pol.MaxPolls > 0 {
 			next = max(min(next, budget-waited), pol.PollInterval)
