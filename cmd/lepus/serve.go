@@ -324,7 +324,7 @@ func wire(ctx context.Context, cfg config.Config, r role, db *database, pc provi
 	engine.Waker = waker
 	engine.Watchers = map[string]*job.Watcher{workflow.ProviderKling: {
 		Store: db.store, Provider: workflow.ProviderKling, Lister: engine.Providers[workflow.ProviderKling].(job.Lister),
-		Wake: waker.Wake, Interval: watchInterval(cfg.PollInterval), Logger: logger,
+		Wake: waker.Wake, Ended: engine.ProviderEnded, Interval: watchInterval(cfg.PollInterval), Logger: logger,
 	}}
 	kinds.Sweeper.Client = queue
 	host, _ := os.Hostname()
@@ -346,12 +346,13 @@ func wire(ctx context.Context, cfg config.Config, r role, db *database, pc provi
 	return &server{handler: handler, queue: queue, engine: engine, waker: waker, rescuer: rescuer, closing: closing}, nil
 }
 
-// watchInterval is the batch poll's short interval: a tenth of the
-// provider poll interval (5 s unless overridden), between 50 and 500 ms. A
+// watchInterval is the batch poll's short interval: a twentieth of the
+// provider poll interval (5 s unless overridden), between 50 and 250 ms. A
 // look is one list request per 500 tasks in flight, so looking often is
-// cheap, and it bounds how long an ended task waits to be noticed.
+// cheap, and it bounds how long an ended task (and its provider slot)
+// waits to be noticed.
 func watchInterval(poll time.Duration) time.Duration {
-	return min(max(cmp.Or(poll, 5*time.Second)/10, 50*time.Millisecond), 500*time.Millisecond)
+	return min(max(cmp.Or(poll, 5*time.Second)/20, 50*time.Millisecond), 250*time.Millisecond)
 }
 
 // processID names this process in the queue (River's client id, seen in

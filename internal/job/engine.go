@@ -399,6 +399,23 @@ func (e *Engine) Kick(ctx context.Context) {
 	}
 }
 
+// ProviderEnded is told by a batch poll which provider tasks ended. A
+// provider frees a task's slot when the task ends, so the stage's slot is
+// released and handed over now, while the ended task's own job is woken to
+// collect: the next task in line need not wait for that job to run first.
+// Releasing again when the job sees the end itself is a no-op.
+func (e *Engine) ProviderEnded(ctx context.Context, ended []lepus.ProviderWait) {
+	jobIDs := make([]int64, 0, len(ended))
+	for _, w := range ended {
+		if err := e.Store.SlotRelease(ctx, holderOf(w.TaskID, w.Stage)); err != nil {
+			e.Logger.Warn("release provider slot", "task_id", w.TaskID, "stage", w.Stage, "error", err)
+		}
+		jobIDs = append(jobIDs, w.JobID)
+	}
+	e.handover(ctx)
+	e.Wake(ctx, jobIDs...)
+}
+
 // Handover wakes the tasks waiting for provider slots that are free now
 // (app.Queue).
 func (e *Engine) Handover(ctx context.Context) { e.handover(ctx) }

@@ -336,4 +336,7 @@ func (r *run) progress(i int, frac float64) int {
 	return max(r.t.Progress, min(p, 99))
 }
 
-func slotHolder(t *lepus.Task, st *lepus.Stage) string { return t.ID + "/" + st.Name }
+func slotHolder(t *lepus.Task, st *lepus.Stage) string { return holderOf(t.ID, st.Name) }
+
+// holderOf names a stage's hold on a provider slot.
+func holderOf(taskID, stage string) string { return taskID + "/" + stage }

@@ -47,8 +47,13 @@ type Watcher struct {
 	Store    lepus.Store
 	Provider string
 	Lister   Lister
-	// Wake makes the ended tasks' jobs run now.
+	// Wake makes the jobs of tasks the list no longer shows run now (they
+	// ask the provider alone), and those of ended tasks when Ended is nil.
 	Wake func(ctx context.Context, jobIDs ...int64)
+	// Ended, if set, is told of the waits whose provider task ended: the
+	// provider's slot is free from that moment, so it can be handed over
+	// before the ended task's own job has run (Engine.ProviderEnded).
+	Ended func(ctx context.Context, ended []lepus.ProviderWait)
 	// Interval is the short interval between looks while tasks are due.
 	// Default 1 s.
 	Interval time.Duration
@@ -149,6 +154,7 @@ func (w *Watcher) RunOnce(ctx context.Context) (time.Duration, error) {
 		byEndpoint[wt.Endpoint] = append(byEndpoint[wt.Endpoint], wt)
 	}
 	next := w.Idle
+	var ended []lepus.ProviderWait
 	var wake []int64
 	for endpoint, ws := range byEndpoint {
 		due := false
@@ -163,17 +169,18 @@ func (w *Watcher) RunOnce(ctx context.Context) (time.Duration, error) {
 		if !due {
 			continue
 		}
-		ended, err := w.scan(ctx, endpoint, ws, now)
+		done, unlisted, err := w.scan(ctx, endpoint, ws, now)
 		if err != nil {
 			// The list failed: the due tasks ask for themselves instead.
 			w.Logger.Warn("list provider tasks; waking the due tasks", "provider", w.Provider, "endpoint", endpoint, "error", err)
 			for _, wt := range ws {
 				if !now.Before(wt.SubmittedAt.Add(w.latency[latencyKey(endpoint, wt.Model)]*8/10)) && w.wakeOnce(wt, now) {
-					ended = append(ended, wt.JobID)
+					unlisted = append(unlisted, wt.JobID)
 				}
 			}
 		}
-		wake = append(wake, ended...)
+		ended = append(ended, done...)
+		wake = append(wake, unlisted...)
 		next = min(next, w.Interval)
 	}
 	for id, at := range w.woken {
@@ -181,22 +188,31 @@ func (w *Watcher) RunOnce(ctx context.Context) (time.Duration, error) {
 			delete(w.woken, id)
 		}
 	}
+	if len(ended) > 0 {
+		if w.Ended != nil {
+			w.Ended(ctx, ended)
+		} else {
+			for _, wt := range ended {
+				wake = append(wake, wt.JobID)
+			}
+		}
+	}
 	if len(wake) > 0 {
 		w.Wake(ctx, wake...)
 	}
 	// With very many tasks in flight a look takes long (a page per 500):
 	// look at most a fifth of the time, so the cost of waiting stays
-	// bounded, but never leave more than ten intervals (the poll interval)
-	// between looks, so an ended task is seen within a poll interval and a
-	// look.
-	return max(next, 10*time.Millisecond, min(4*time.Since(started), 10*w.Interval)), nil
+	// bounded, but never leave more than twenty intervals (the poll
+	// interval) between looks, so an ended task is seen within a poll
+	// interval and a look.
+	return max(next, 10*time.Millisecond, min(4*time.Since(started), 20*w.Interval)), nil
 }
 
 // scan pages through an endpoint's list until every waited task was seen
-// or the list is older than the oldest of them, and returns the jobs to
-// wake: tasks that ended, and tasks the list no longer shows (their own
-// job asks the provider about them alone).
-func (w *Watcher) scan(ctx context.Context, endpoint string, ws []lepus.ProviderWait, now time.Time) ([]int64, error) {
+// or the list is older than the oldest of them, and returns the waits
+// whose task ended, and the jobs of tasks the list no longer shows (their
+// own job asks the provider about them alone).
+func (w *Watcher) scan(ctx context.Context, endpoint string, ws []lepus.ProviderWait, now time.Time) (ended []lepus.ProviderWait, unlisted []int64, err error) {
 	pending := make(map[string]lepus.ProviderWait, len(ws))
 	oldest := now
 	for _, wt := range ws {
@@ -205,12 +221,11 @@ func (w *Watcher) scan(ctx context.Context, endpoint string, ws []lepus.Provider
 			oldest = wt.SubmittedAt
 		}
 	}
-	var wake []int64
 	var listedFrom time.Time // the oldest creation seen in the list
 	for page := 1; page <= listMaxPages && len(pending) > 0; page++ {
 		items, err := w.Lister.List(ctx, endpoint, page, listPageSize)
 		if err != nil {
-			return wake, err
+			return ended, unlisted, err
 		}
 		for _, it := range items {
 			if listedFrom.IsZero() || it.CreatedAt.Before(listedFrom) {
@@ -228,7 +243,7 @@ func (w *Watcher) scan(ctx context.Context, endpoint string, ws []lepus.Provider
 				w.learn(endpoint, wt.Model, it.UpdatedAt.Sub(it.CreatedAt))
 			}
 			if w.wakeOnce(wt, now) {
-				wake = append(wake, wt.JobID)
+				ended = append(ended, wt)
 			}
 		}
 		// Provider clocks and ours differ a little: a minute of slack.
@@ -240,10 +255,10 @@ func (w *Watcher) scan(ctx context.Context, endpoint string, ws []lepus.Provider
 	// them: their jobs look for themselves.
 	for _, wt := range pending {
 		if !listedFrom.IsZero() && wt.SubmittedAt.Before(listedFrom) && w.wakeOnce(wt, now) {
-			wake = append(wake, wt.JobID)
+			unlisted = append(unlisted, wt.JobID)
 		}
 	}
-	return wake, nil
+	return ended, unlisted, nil
 }
 
 // wakeOnce reports whether the task should be woken now: not if it was

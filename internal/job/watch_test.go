@@ -203,3 +203,53 @@ func TestEngine_BatchPolling(t *testing.T) {
 	}
 	t.Logf("%d tasks: %d single queries, %d list queries", len(tasks), st.Queries, st.Lists)
 }
+
+// A batch poll that sees a provider task end frees its slot at once, before
+// the ended task's own job has run: the provider freed it when the task
+// ended. Tasks the list no longer shows keep their slots and only wake.
+func TestWatcher_EndedFreesTheSlot(t *testing.T) {
+	for _, dialect := range []string{sqlstore.DialectSQLite, sqlstore.DialectPostgres} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s, _ := sqlstoretest.Open(t, dialect)
+			start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+			waitingTasks(t, s, 3, start)
+			for i := 1; i <= 3; i++ {
+				ok, err := s.SlotAcquire(ctx, &lepus.SlotAcquireParams{Pool: "kling-image", Capacity: 3,
+					Holder: fmt.Sprintf("tsk_%d/image", i), TaskID: fmt.Sprintf("tsk_%d", i), Cost: 1})
+				if err != nil || !ok {
+					t.Fatalf("acquire slot %d: %v, %v", i, ok, err)
+				}
+			}
+			at := func(sec int) time.Time { return start.Add(time.Duration(sec) * time.Second) }
+			list := &fakeList{tasks: []job.ListedTask{ // p1 scrolled away
+				{ID: "p3", Ended: false, CreatedAt: at(3)},
+				{ID: "p2", Ended: true, CreatedAt: at(2), UpdatedAt: at(12)},
+			}}
+			w, woken := newWatcher(s, list, at(20))
+			e := &job.Engine{Store: s, Logger: slog.New(slog.DiscardHandler)}
+			var ended []lepus.ProviderWait
+			w.Ended = func(ctx context.Context, ws []lepus.ProviderWait) {
+				ended = append(ended, ws...)
+				e.ProviderEnded(ctx, ws)
+			}
+			if _, err := w.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if len(ended) != 1 || ended[0].TaskID != "tsk_2" || ended[0].Stage != "image" || ended[0].JobID != 2 {
+				t.Fatalf("ended = %+v, want tsk_2's image stage", ended)
+			}
+			if fmt.Sprint(*woken) != "[1]" {
+				t.Fatalf("woke %v, want [1]: p1 is no longer listed, its job asks alone", *woken)
+			}
+			used, err := s.SlotUsage(ctx, "kling-image")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if used != 2 {
+				t.Fatalf("%d slots in use after p2 ended, want 2 (p2's freed; p1's and p3's kept)", used)
+			}
+		})
+	}
+}
