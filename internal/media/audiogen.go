@@ -123,12 +123,9 @@ func SilentM4A(seconds float64) []byte {
 	if err != nil {
 		panic("media: silent m4a: " + err.Error()) // the frames are built above
 	}
-	var ftyp box
-	ftyp.str("M4A ")
-	ftyp.u32(512)
-	ftyp.str("M4A isomiso2mp41")
 	var buf bytes.Buffer
-	if err := writeMovie(&buf, mkbox("ftyp", ftyp.b), t.timescale, []*muxTrack{t}); err != nil {
+	ftyp := brandsBox("M4A ", "M4A ", "isom", "iso2", "mp41")
+	if err := writeMovie(&buf, ftyp, t.timescale, []*muxTrack{t}); err != nil {
 		panic("media: silent m4a: " + err.Error()) // writing to memory cannot fail
 	}
 	return buf.Bytes()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	mp4 "github.com/abema/go-mp4"
 )
 
 // MPEG-4 objectTypeIndication values for the esds decoder configuration.
@@ -20,50 +22,38 @@ const (
 
 // audioEntry builds an AudioSampleEntry (version 0) of type typ with the
 // given child boxes.
-func audioEntry(typ string, channels, bits, rate int, children ...[]byte) []byte {
-	var x box
-	x.zeros(6)
-	x.u16(1) // data_reference_index
-	x.zeros(8)
-	x.u16(uint16(channels))
-	x.u16(uint16(bits))
-	x.u16(0) // pre_defined
-	x.u16(0)
-	x.u32(uint32(rate) << 16)
-	return mkbox(typ, append([][]byte{x.b}, children...)...)
+func audioEntry(typ string, channels, bits, rate int, children ...boxNode) boxNode {
+	n := node(&mp4.AudioSampleEntry{
+		SampleEntry:  mp4.SampleEntry{AnyTypeBox: mp4.AnyTypeBox{Type: mp4.BoxTypeMp4a()}, DataReferenceIndex: 1},
+		ChannelCount: uint16(channels),
+		SampleSize:   uint16(bits),
+		SampleRate:   uint32(rate) << 16,
+	}, children...)
+	n.typ = mp4.StrToBoxType(typ) // see boxNode.typ
+	return n
 }
 
 // esdsBox builds the MPEG-4 elementary stream descriptor: a decoder
 // configuration for oti with an optional decoder specific info (the AAC
-// AudioSpecificConfig; MP3 has none).
-func esdsBox(oti byte, bufferSize, maxBitrate, avgBitrate uint32, specific []byte) []byte {
-	var dc box
-	dc.u8(oti)
-	dc.u8(audioStream<<2 | 1) // upStream 0, reserved 1
-	dc.u8(uint8(bufferSize >> 16))
-	dc.u16(uint16(bufferSize))
-	dc.u32(maxBitrate)
-	dc.u32(avgBitrate)
+// AudioSpecificConfig; MP3 has none). go-mp4 lists the nested descriptors
+// flat and leaves their sizes to us: a header is a tag and a 4-byte size.
+func esdsBox(oti byte, bufferSize, maxBitrate, avgBitrate uint32, specific []byte) boxNode {
+	const header, esBody, configBody = 5, 3, 13
+	config := mp4.Descriptor{Tag: mp4.DecoderConfigDescrTag, Size: configBody,
+		DecoderConfigDescriptor: &mp4.DecoderConfigDescriptor{
+			ObjectTypeIndication: oti, StreamType: audioStream, Reserved: true,
+			BufferSizeDB: bufferSize, MaxBitrate: maxBitrate, AvgBitrate: avgBitrate,
+		}}
+	var info []mp4.Descriptor
 	if specific != nil {
-		dc.b = append(dc.b, descriptor(0x05, specific)...) // DecSpecificInfoTag
+		info = []mp4.Descriptor{{Tag: mp4.DecSpecificInfoTag, Size: uint32(len(specific)), Data: specific}}
+		config.Size += header + uint32(len(specific))
 	}
-	var es box
-	es.u16(0)                                           // ES_ID
-	es.u8(0)                                            // no dependency, URL or OCR stream
-	es.b = append(es.b, descriptor(0x04, dc.b)...)      // DecoderConfigDescrTag
-	es.b = append(es.b, descriptor(0x06, []byte{2})...) // SLConfigDescrTag: predefined MP4
-	var x box
-	x.fullHeader(0, 0)
-	x.b = append(x.b, descriptor(0x03, es.b)...) // ES_DescrTag
-	return mkbox("esds", x.b)
-}
-
-// descriptor wraps body in an MPEG-4 descriptor with a 4-byte size field,
-// which every parser accepts whatever the size.
-func descriptor(tag byte, body []byte) []byte {
-	n := len(body)
-	out := []byte{tag, byte(n>>21) | 0x80, byte(n>>14)&0x7F | 0x80, byte(n>>7)&0x7F | 0x80, byte(n) & 0x7F}
-	return append(out, body...)
+	sl := mp4.Descriptor{Tag: mp4.SLConfigDescrTag, Size: 1, Data: []byte{2}} // predefined: MP4
+	es := mp4.Descriptor{Tag: mp4.ESDescrTag, Size: esBody + header + config.Size + header + sl.Size,
+		ESDescriptor: &mp4.ESDescriptor{}} // ES_ID 0, no dependency, URL or OCR stream
+	descs := append(append([]mp4.Descriptor{es, config}, info...), sl)
+	return node(&mp4.Esds{Descriptors: descs})
 }
 
 // audioStats are the bitrate fields of a decoder configuration.

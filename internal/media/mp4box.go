@@ -1,40 +1,63 @@
 package media
 
 import (
-	"encoding/binary"
+	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"math"
+
+	mp4 "github.com/abema/go-mp4"
 )
 
-// The MP4 boxes are written by hand: go-mp4's Writer needs an io.WriteSeeker,
-// while WriteMP4 streams to any io.Writer with moov first, which only needs
-// the sizes known up front (they are, since all samples are in memory).
+// The boxes we write are go-mp4 box types serialised with mp4.Marshal,
+// which writes a box's payload to any io.Writer; only the header is ours
+// to prefix (mp4.EncodeBoxInfo) once the payload and children are known.
+// go-mp4's Writer is not used because it needs an io.WriteSeeker, while
+// WriteMP4 and MuxAudio stream moov first to any io.Writer.
 
-// box is a byte buffer with helpers for big-endian box fields.
-type box struct{ b []byte }
+// boxNode is a box to write: a go-mp4 box with its children, or a whole
+// box already encoded (a sample entry copied from a source file).
+type boxNode struct {
+	box      mp4.IImmutableBox
+	children []boxNode
+	raw      []byte
+	// typ, when set, is written in the header instead of box's type: go-mp4
+	// registers no 'sowt' sample entry, so one is marshalled as the
+	// AudioSampleEntry it is under an 'mp4a' type and renamed.
+	typ mp4.BoxType
+}
 
-func (x *box) u8(v uint8)   { x.b = append(x.b, v) }
-func (x *box) u16(v uint16) { x.b = binary.BigEndian.AppendUint16(x.b, v) }
-func (x *box) u32(v uint32) { x.b = binary.BigEndian.AppendUint32(x.b, v) }
-func (x *box) str(s string) { x.b = append(x.b, s...) }
-func (x *box) zeros(n int)  { x.b = append(x.b, make([]byte, n)...) }
+func node(b mp4.IImmutableBox, children ...boxNode) boxNode {
+	return boxNode{box: b, children: children}
+}
 
-// fullHeader writes the version and flags of a FullBox.
-func (x *box) fullHeader(version uint8, flags uint32) { x.u32(uint32(version)<<24 | flags&0xFFFFFF) }
-
-// mkbox wraps payloads in a box of the given type.
-func mkbox(typ string, payloads ...[]byte) []byte {
-	n := 8
-	for _, p := range payloads {
-		n += len(p)
+// appendTo encodes the box at the end of buf.
+func (n boxNode) appendTo(buf *bytes.Buffer) error {
+	if n.box == nil {
+		buf.Write(n.raw)
+		return nil
 	}
-	out := make([]byte, 0, n)
-	out = binary.BigEndian.AppendUint32(out, uint32(n))
-	out = append(out, typ...)
-	for _, p := range payloads {
-		out = append(out, p...)
+	typ := n.typ
+	if typ == (mp4.BoxType{}) {
+		typ = n.box.GetType()
 	}
-	return out
+	start := buf.Len()
+	buf.Write(make([]byte, mp4.SmallHeaderSize)) // the header, once the size is known
+	if _, err := mp4.Marshal(buf, n.box, mp4.Context{}); err != nil {
+		return fmt.Errorf("%s box: %w", typ, err)
+	}
+	for _, c := range n.children {
+		if err := c.appendTo(buf); err != nil {
+			return err
+		}
+	}
+	size := uint64(buf.Len() - start)
+	if size > math.MaxUint32 {
+		return errTooLarge
+	}
+	copy(buf.Bytes()[start:], mp4.EncodeBoxInfo(&mp4.BoxInfo{Type: typ, Size: size}))
+	return nil
 }
 
 // mp4Track describes the single video track being written.
@@ -42,8 +65,6 @@ type mp4Track struct {
 	width, height   int
 	timescale       uint32   // ticks per second, for movie and media alike
 	deltas          []uint32 // per-sample durations in timescale ticks
-	sizes           []uint32 // per-sample sizes in bytes
-	syncSamples     []uint32 // 1-based sample numbers of IDR pictures
 	sps, pps        []byte
 	profile, compat byte
 	level           byte
@@ -51,101 +72,82 @@ type mp4Track struct {
 
 var errTooLarge = errors.New("mp4 too large for 32-bit offsets")
 
-func ftypBox() []byte {
-	var x box
-	x.str("isom")
-	x.u32(512)
-	x.str("isomiso2avc1mp41")
-	return mkbox("ftyp", x.b)
-}
+func ftypBox() boxNode { return brandsBox("isom", "isom", "iso2", "avc1", "mp41") }
 
-// moovBox builds the movie box; chunkOffset is where the first sample
-// starts in the file (all samples sit in one chunk in mdat).
-func moovBox(t *mp4Track, chunkOffset uint32) []byte {
-	var duration uint32
-	for _, d := range t.deltas {
-		duration += d
+// brandsBox is an ftyp box of major brand (minor version 512) and
+// compatible brands.
+func brandsBox(major string, compatible ...string) boxNode {
+	f := &mp4.Ftyp{MinorVersion: 512}
+	copy(f.MajorBrand[:], major)
+	for _, c := range compatible {
+		var e mp4.CompatibleBrandElem
+		copy(e.CompatibleBrand[:], c)
+		f.CompatibleBrands = append(f.CompatibleBrands, e)
 	}
-	minf := mkbox("minf", vmhdBox(), dinfBox(), stblBox(t, chunkOffset))
-	mdia := mkbox("mdia", mdhdBox(t.timescale, duration), hdlrBox("vide"), minf)
-	tkhd := tkhdBox(1, duration, 0, uint32(t.width)<<16, uint32(t.height)<<16)
-	return mkbox("moov", mvhdBox(t.timescale, duration, 2), mkbox("trak", tkhd, mdia))
+	return node(f)
 }
 
-func writeMatrix(x *box) {
-	for _, v := range []uint32{0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000} {
-		x.u32(v)
+// writeHead writes ftyp, moov and the mdat header for chunks (in file
+// order) whose samples follow it, setting each chunk's file offset.
+func writeHead(w io.Writer, ftyp boxNode, movieScale uint32, tracks []*muxTrack, chunks []*muxChunk) error {
+	var head bytes.Buffer
+	if err := ftyp.appendTo(&head); err != nil {
+		return err
 	}
-}
-
-func stblBox(t *mp4Track, chunkOffset uint32) []byte {
-	var stsd box
-	stsd.fullHeader(0, 0)
-	stsd.u32(1)
-	stsd.b = append(stsd.b, avc1Box(t)...)
-
-	var stsc box
-	stsc.fullHeader(0, 0)
-	stsc.u32(1)
-	stsc.u32(1) // first_chunk
-	stsc.u32(uint32(len(t.sizes)))
-	stsc.u32(1) // sample_description_index
-
-	var stco box
-	stco.fullHeader(0, 0)
-	stco.u32(1)
-	stco.u32(chunkOffset)
-
-	return mkbox("stbl",
-		mkbox("stsd", stsd.b),
-		sttsBox(t.deltas),
-		stssBox(t.syncSamples),
-		mkbox("stsc", stsc.b),
-		stszBox(t.sizes),
-		mkbox("stco", stco.b),
-	)
+	// Chunk offsets are fixed-size fields, so moov built while they are
+	// still zero has its final length.
+	var moov bytes.Buffer
+	if err := muxMoov(movieScale, tracks, chunks).appendTo(&moov); err != nil {
+		return err
+	}
+	off := uint64(head.Len()+moov.Len()) + mp4.SmallHeaderSize
+	var payload uint64
+	for _, c := range chunks {
+		c.fileOff = off + payload
+		payload += c.bytes
+	}
+	if off+payload > math.MaxUint32 {
+		return errTooLarge
+	}
+	if err := muxMoov(movieScale, tracks, chunks).appendTo(&head); err != nil {
+		return err
+	}
+	head.Write(mp4.EncodeBoxInfo(&mp4.BoxInfo{Type: mp4.BoxTypeMdat(), Size: payload + mp4.SmallHeaderSize}))
+	_, err := w.Write(head.Bytes())
+	return err
 }
 
 // avc1Box is the visual sample entry with its decoder configuration.
-func avc1Box(t *mp4Track) []byte {
-	var x box
-	x.zeros(6)
-	x.u16(1) // data_reference_index
-	x.zeros(16)
-	x.u16(uint16(t.width))
-	x.u16(uint16(t.height))
-	x.u32(0x00480000) // 72 dpi
-	x.u32(0x00480000)
-	x.u32(0)
-	x.u16(1) // frame_count
-	name := "Lepus H.264"
-	x.u8(uint8(len(name)))
-	x.str(name)
-	x.zeros(31 - len(name))
-	x.u16(0x0018) // depth
-	x.u16(0xFFFF) // pre_defined = -1
-
-	var avcc box
-	avcc.u8(1)
-	avcc.u8(t.profile)
-	avcc.u8(t.compat)
-	avcc.u8(t.level)
-	avcc.u8(0xFC | 3) // lengthSizeMinusOne: 4-byte NAL lengths
-	avcc.u8(0xE0 | 1) // one SPS
-	avcc.u16(uint16(len(t.sps)))
-	avcc.b = append(avcc.b, t.sps...)
-	avcc.u8(1) // one PPS
-	avcc.u16(uint16(len(t.pps)))
-	avcc.b = append(avcc.b, t.pps...)
-
-	return mkbox("avc1", x.b, mkbox("avcC", avcc.b))
-}
-
-// mdatHeader returns the 8-byte header of an mdat holding payload bytes.
-func mdatHeader(payload uint64) ([]byte, error) {
-	if payload+8 > math.MaxUint32 {
-		return nil, errTooLarge
+func avc1Box(t *mp4Track) boxNode {
+	entry := &mp4.VisualSampleEntry{
+		SampleEntry: mp4.SampleEntry{
+			AnyTypeBox:         mp4.AnyTypeBox{Type: mp4.BoxTypeAvc1()},
+			DataReferenceIndex: 1,
+		},
+		Width:           uint16(t.width),
+		Height:          uint16(t.height),
+		Horizresolution: 0x00480000, // 72 dpi
+		Vertresolution:  0x00480000,
+		FrameCount:      1,
+		Depth:           0x0018,
+		PreDefined3:     -1,
 	}
-	out := binary.BigEndian.AppendUint32(nil, uint32(payload+8))
-	return append(out, "mdat"...), nil
+	name := "Lepus H.264"
+	entry.Compressorname[0] = byte(len(name))
+	copy(entry.Compressorname[1:], name)
+	avcc := &mp4.AVCDecoderConfiguration{
+		AnyTypeBox:                 mp4.AnyTypeBox{Type: mp4.BoxTypeAvcC()},
+		ConfigurationVersion:       1,
+		Profile:                    t.profile,
+		ProfileCompatibility:       t.compat,
+		Level:                      t.level,
+		Reserved:                   0x3F, // go-mp4 writes reserved bits as given
+		LengthSizeMinusOne:         3,    // 4-byte NAL lengths
+		Reserved2:                  0x7,
+		NumOfSequenceParameterSets: 1,
+		SequenceParameterSets:      []mp4.AVCParameterSet{{Length: uint16(len(t.sps)), NALUnit: t.sps}},
+		NumOfPictureParameterSets:  1,
+		PictureParameterSets:       []mp4.AVCParameterSet{{Length: uint16(len(t.pps)), NALUnit: t.pps}},
+	}
+	return node(entry, node(avcc))
 }

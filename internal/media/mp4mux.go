@@ -5,6 +5,8 @@ import (
 	"io"
 	"math"
 	"slices"
+
+	mp4 "github.com/abema/go-mp4"
 )
 
 // This file writes movies of several tracks whose samples come from
@@ -19,8 +21,8 @@ import (
 type muxTrack struct {
 	handler       string // "vide" or "soun"
 	timescale     uint32
-	entry         []byte // the sample entry box (avc1, mp4a, sowt)
-	width, height uint32 // 16.16 fixed point; zero for audio
+	entry         boxNode // the sample entry box (avc1, mp4a, sowt)
+	width, height uint32  // 16.16 fixed point; zero for audio
 	deltas        []uint32
 	sizes         []uint32
 	srcOffs       []int64 // where each sample's bytes are in src
@@ -169,26 +171,10 @@ func planChunks(tracks []*muxTrack) []*muxChunk {
 
 // writeMovie writes ftyp, moov (in movieScale ticks) and mdat with the
 // samples of tracks copied from their sources.
-func writeMovie(w io.Writer, ftyp []byte, movieScale uint32, tracks []*muxTrack) error {
+func writeMovie(w io.Writer, ftyp boxNode, movieScale uint32, tracks []*muxTrack) error {
 	chunks := planChunks(tracks)
-	moovLen := len(muxMoov(movieScale, tracks, chunks))
-	off := uint64(len(ftyp)+moovLen) + 8
-	var payload uint64
-	for _, c := range chunks {
-		c.fileOff = off + payload
-		payload += c.bytes
-	}
-	if off+payload > math.MaxUint32 {
-		return errTooLarge
-	}
-	mdat, err := mdatHeader(payload)
-	if err != nil {
+	if err := writeHead(w, ftyp, movieScale, tracks, chunks); err != nil {
 		return err
-	}
-	for _, part := range [][]byte{ftyp, muxMoov(movieScale, tracks, chunks), mdat} {
-		if _, err := w.Write(part); err != nil {
-			return err
-		}
 	}
 	for _, c := range chunks {
 		if err := copyChunk(w, tracks[c.track], c); err != nil {
@@ -235,12 +221,12 @@ func copyRange(w io.Writer, src io.ReadSeeker, start, n int64) error {
 
 // muxMoov builds the movie box; chunk file offsets may still be zero when
 // only its length is wanted.
-func muxMoov(movieScale uint32, tracks []*muxTrack, chunks []*muxChunk) []byte {
+func muxMoov(movieScale uint32, tracks []*muxTrack, chunks []*muxChunk) boxNode {
 	var movieDur uint64
 	for _, t := range tracks {
 		movieDur = max(movieDur, rescale(t.presented(), t.timescale, movieScale))
 	}
-	parts := [][]byte{mvhdBox(movieScale, uint32(movieDur), uint32(len(tracks)+1))}
+	moov := node(&mp4.Moov{}, mvhdBox(movieScale, uint32(movieDur), uint32(len(tracks)+1)))
 	for i, t := range tracks {
 		var mine []*muxChunk
 		for _, c := range chunks {
@@ -248,25 +234,21 @@ func muxMoov(movieScale uint32, tracks []*muxTrack, chunks []*muxChunk) []byte {
 				mine = append(mine, c)
 			}
 		}
-		volume := uint16(0)
+		volume := int16(0)
 		if t.handler == "soun" {
 			volume = 0x0100
 		}
 		shown := uint32(rescale(t.presented(), t.timescale, movieScale))
-		tkhd := tkhdBox(uint32(i+1), shown, volume, t.width, t.height)
-		header := vmhdBox()
-		if t.handler == "soun" {
-			header = smhdBox()
+		trak := node(&mp4.Trak{}, tkhdBox(uint32(i+1), shown, volume, t.width, t.height))
+		if t.edit != nil {
+			trak.children = append(trak.children, edtsBox(shown, t.edit.mediaStart))
 		}
-		minf := mkbox("minf", header, dinfBox(), muxStbl(t, mine))
-		mdia := mkbox("mdia", mdhdBox(t.timescale, uint32(t.duration())), hdlrBox(t.handler), minf)
-		if t.edit == nil {
-			parts = append(parts, mkbox("trak", tkhd, mdia))
-			continue
-		}
-		parts = append(parts, mkbox("trak", tkhd, edtsBox(shown, t.edit.mediaStart), mdia))
+		minf := node(&mp4.Minf{}, mediaHeaderBox(t.handler), dinfBox(), muxStbl(t, mine))
+		trak.children = append(trak.children,
+			node(&mp4.Mdia{}, mdhdBox(t.timescale, uint32(t.duration())), hdlrBox(t.handler), minf))
+		moov.children = append(moov.children, trak)
 	}
-	return mkbox("moov", parts...)
+	return moov
 }
 
 // rescale converts ticks between timescales, rounding to nearest.

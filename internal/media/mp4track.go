@@ -54,7 +54,7 @@ func readMP4Track(r io.ReadSeeker, codec mp4.Codec) (*muxTrack, error) {
 	if t.timescale == 0 {
 		return nil, errors.New("track has no timescale")
 	}
-	if t.entry, err = rawSampleEntry(r, trak); err != nil {
+	if t.entry.raw, err = rawSampleEntry(r, trak); err != nil {
 		return nil, err
 	}
 	if err := t.readExtras(r, trak); err != nil {

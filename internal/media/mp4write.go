@@ -90,31 +90,23 @@ func newVideoTrack(vw, vh, fps int, seconds float64) (*mp4Track, int) {
 }
 
 // writeVideoFile writes ftyp, moov and mdat for one video track whose
-// timing and parameter sets are set; it fills in the sample sizes.
+// timing and parameter sets are set, its samples in one chunk.
 func writeVideoFile(w io.Writer, track *mp4Track, samples []sample) error {
-	var payload uint64
+	t := &muxTrack{
+		handler: "vide", timescale: track.timescale, entry: avc1Box(track),
+		width: uint32(track.width) << 16, height: uint32(track.height) << 16,
+		deltas: track.deltas, sync: []uint32{}, // an empty stss: no sync samples
+	}
+	chunk := &muxChunk{count: len(samples)}
 	for i, s := range samples {
-		track.sizes = append(track.sizes, uint32(len(s.data)))
-		payload += uint64(len(s.data))
+		t.sizes = append(t.sizes, uint32(len(s.data)))
+		chunk.bytes += uint64(len(s.data))
 		if s.idr {
-			track.syncSamples = append(track.syncSamples, uint32(i+1))
+			t.sync = append(t.sync, uint32(i+1))
 		}
 	}
-
-	ftyp := ftypBox()
-	moovLen := len(moovBox(track, 0))
-	offset := uint64(len(ftyp)+moovLen) + 8
-	if offset+payload > math.MaxUint32 {
-		return errTooLarge
-	}
-	mdat, err := mdatHeader(payload)
-	if err != nil {
+	if err := writeHead(w, ftypBox(), t.timescale, []*muxTrack{t}, []*muxChunk{chunk}); err != nil {
 		return err
-	}
-	for _, part := range [][]byte{ftyp, moovBox(track, uint32(offset)), mdat} {
-		if _, err := w.Write(part); err != nil {
-			return err
-		}
 	}
 	for _, s := range samples {
 		if _, err := w.Write(s.data); err != nil {
