@@ -41,6 +41,8 @@ func lepusEnv(o options, tmp, addr, dbURL, providerURL, secret string) []string 
 		"LEPUS_ALLOW_PRIVATE_URLS=1",
 		"LEPUS_STARTING_CREDITS=100000000",
 		"LEPUS_LOG_LEVEL=warn",
+		// One user sends every request: fair-use limits off.
+		"LEPUS_RATE_LIMIT=0", "LEPUS_MAX_IN_FLIGHT=0",
 		"KLING_ACCESS_KEY=sandbox-ak", "KLING_SECRET_KEY=sandbox-sk", "KLING_BASE_URL="+providerURL,
 		"KLING_IMAGE_SLOTS="+strconv.Itoa(o.k),
 	)

@@ -20,6 +20,8 @@ func lepusEnv(o options, tmp, dbURL, providerURL, secret string) []string {
 		"LEPUS_ALLOW_PRIVATE_URLS=1",
 		"LEPUS_STARTING_CREDITS=100000000",
 		"LEPUS_LOG_LEVEL=warn",
+		// One user sends every request: fair-use limits off.
+		"LEPUS_RATE_LIMIT=0", "LEPUS_MAX_IN_FLIGHT=0",
 		"KLING_ACCESS_KEY=sandbox-ak", "KLING_SECRET_KEY=sandbox-sk", "KLING_BASE_URL="+providerURL,
 		// Lepus's own provider cap must not queue them (it needs at least 9).
 		"KLING_IMAGE_SLOTS="+strconv.Itoa(max(o.n, 9)),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -25,13 +26,14 @@ func TestServe_CallbackWakesTask(t *testing.T) {
 			}
 			s := startServe(t, env)
 			tok := s.token(t, "cora")
-			_, scene := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
-			_, face := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[1], 400, 500))
+			body := faceSwapBody(t, s, tok)
+			body["generate_video"] = true
 			var task taskResp
-			s.postJSON(t, "/kling/face-swap", tok, map[string]any{"source_image_url": scene.URL, "face_image_url": face.URL, "generate_video": true}, nil, &task)
-			events := s.events(t, tok, task.ID)
-			if last := events[len(events)-1]; last.name != "status" || !contains(last.data, `"completed"`) {
-				t.Fatalf("last event %s %s", last.name, last.data)
+			if resp := s.postJSON(t, "/kling/face-swap", tok, body, nil, &task); resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("create: %d", resp.StatusCode)
+			}
+			if last := s.openEvents(t, tok, task.ID).last(t); !isCompleted(last) {
+				t.Fatalf("last event %s %s, want status completed", last.Name, last.Data)
 			}
 		})
 	}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/media/synth"
 	"github.com/lepus-ai/lepus/internal/provider/kling"
 	"github.com/lepus-ai/lepus/internal/sample"
 	"github.com/lepus-ai/lepus/internal/sandbox"
@@ -65,10 +65,8 @@ func TestServe_KillNineResumes(t *testing.T) {
 	crashAndResume(t, crashCase{
 		sandbox: sandbox.Config{ImageLatency: 1500 * time.Millisecond},
 		submit: func(t *testing.T, p *process, tok string) string {
-			_, scene := p.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
-			_, face := p.upload(t, tok, sample.PortraitPNG(sample.Palettes[1], 400, 500))
 			var task taskResp
-			p.postJSON(t, "/kling/face-swap", tok, map[string]any{"source_image_url": scene.URL, "face_image_url": face.URL}, nil, &task)
+			p.postJSON(t, "/kling/face-swap", tok, faceSwapBody(t, p.lepusServer, tok), nil, &task)
 			return task.ID
 		},
 		killWhen: func(tr taskResp) bool { return tr.Status == "processing" },
@@ -95,11 +93,11 @@ func TestServe_KillNineLipSync(t *testing.T) {
 		env:      []string{"LEPUS_JOB_TIMEOUT=10s", "LEPUS_RESCUE_AFTER=10s"},
 		submit: func(t *testing.T, p *process, tok string) string {
 			var video bytes.Buffer
-			if err := media.WriteMP4(&video, sample.Portrait(sample.Palettes[0], 720, 960), 4, media.MP4Options{MaxSide: 960}); err != nil {
+			if err := synth.WriteMP4(&video, sample.Portrait(sample.Palettes[0], 720, 960), 4, synth.MP4Options{MaxSide: 960}); err != nil {
 				t.Fatal(err)
 			}
 			_, v := p.upload(t, tok, video.Bytes())
-			_, a := p.upload(t, tok, media.SineWAV(3, 16000))
+			_, a := p.upload(t, tok, synth.SineWAV(3, 16000))
 			var task taskResp
 			p.postJSON(t, "/kling/lip-sync", tok, map[string]any{"video_url": v.URL, "audio_url": a.URL}, nil, &task)
 			return task.ID
@@ -214,15 +212,24 @@ type process struct {
 	cmd *exec.Cmd
 }
 
+// startProcess starts the lepus binary's serve with exactly env.
 func startProcess(t *testing.T, bin string, env []string) *process {
 	t.Helper()
-	cmd := exec.Command(bin, "serve")
+	return startBinary(t, bin, "serve", env)
+}
+
+// startBinary starts the lepus binary's role (serve, api or worker) with
+// exactly env and waits for its first line, which names an API's URL. The
+// test's end kills it.
+func startBinary(t *testing.T, bin, role string, env []string) *process {
+	t.Helper()
+	cmd := exec.Command(bin, role)
 	cmd.Env = env
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = testLog{t}
+	cmd.Stderr = newClosingLog(t)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -230,10 +237,16 @@ func startProcess(t *testing.T, bin string, env []string) *process {
 	t.Cleanup(func() { p.kill(t) })
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		t.Fatalf("lepus did not start: %v", err)
+		t.Fatalf("lepus %s did not start: %v", role, err)
 	}
-	signer := startSigner(t)
-	p.lepusServer = &lepusServer{url: strings.Fields(line)[3], signer: signer}
+	p.lepusServer = &lepusServer{signer: startSigner(t)}
+	if role != "worker" { // "lepus serving at URL (mode)"
+		f := strings.Fields(line)
+		if len(f) < 4 {
+			t.Fatalf("lepus %s: unexpected first line %q", role, line)
+		}
+		p.url = f[3]
+	}
 	return p
 }
 
@@ -265,7 +278,7 @@ func waitTask(t *testing.T, s *process, tok, id string, cond func(taskResp) bool
 	}
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

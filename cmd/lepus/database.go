@@ -13,6 +13,7 @@ import (
 
 	"github.com/lepus-ai/lepus/internal/config"
 	"github.com/lepus-ai/lepus/internal/job"
+	"github.com/lepus-ai/lepus/internal/logging"
 	"github.com/lepus-ai/lepus/internal/sqlstore"
 )
 
@@ -26,7 +27,9 @@ type database struct {
 
 func (d *database) queueConfig(cfg config.Config, logger *slog.Logger) job.QueueConfig {
 	return job.QueueConfig{
-		Dialect: d.store.Dialect(), ListenerPool: d.listener, Logger: logger,
+		// River's housekeeping (client, elector, producers, maintenance)
+		// logs routine lines at info: they go out at debug.
+		Dialect: d.store.Dialect(), ListenerPool: d.listener, Logger: logging.Quiet(logger),
 		FetchPollInterval: cfg.FetchPollInterval, RetryBase: cfg.RetryBase,
 		JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter,
 	}
@@ -115,15 +118,11 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, std
 	if err != nil {
 		return config.Config{}, nil, err
 	}
-	logger, err := newLogger(stderr, cfg.LogLevel)
+	logger, err := logging.New(stderr, cfg.LogFormat, cfg.LogLevel)
 	return cfg, logger, err
 }
 
 // newLogger returns a text logger at the given level.
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("LEPUS_LOG_LEVEL: %w", err)
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	return logging.New(w, logging.FormatText, level)
 }

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"image/png"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lepus-ai/lepus/internal/media"
 	"github.com/lepus-ai/lepus/internal/sample"
@@ -48,12 +45,11 @@ func TestServe_FaceSwapEndToEnd(t *testing.T) {
 
 	// Watch the events until the task ends.
 	events := s.events(t, alice, task.ID)
-	last := events[len(events)-1]
-	if last.name != "status" || !strings.Contains(last.data, `"completed"`) {
-		t.Fatalf("last event %s %s, want status completed; all: %v", last.name, last.data, events)
+	if last := events[len(events)-1]; !isCompleted(last) {
+		t.Fatalf("last event %s %s, want status completed; all: %q", last.Name, last.Data, events)
 	}
 	if n := countEvents(events, "asset"); n != 2 {
-		t.Fatalf("%d asset events, want 2: %v", n, events)
+		t.Fatalf("%d asset events, want 2: %q", n, events)
 	}
 
 	var done taskResp
@@ -130,10 +126,10 @@ func TestServe_Cancel(t *testing.T) {
 	t.Parallel()
 	s := startServe(t, map[string]string{"SANDBOX_IMAGE_LATENCY": "1h"})
 	tok := s.token(t, "carol")
-	_, scene := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
-	_, face := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[1], 400, 500))
 	var task taskResp
-	s.postJSON(t, "/kling/face-swap", tok, map[string]any{"source_image_url": scene.URL, "face_image_url": face.URL}, nil, &task)
+	if resp := s.postJSON(t, "/kling/face-swap", tok, faceSwapBody(t, s, tok), nil, &task); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
 	var canceled taskResp
 	if resp := s.postJSON(t, "/tasks/"+task.ID+"/cancel", tok, nil, nil, &canceled); resp.StatusCode != 200 || canceled.Status != "canceled" {
 		t.Fatalf("cancel: %d %+v", resp.StatusCode, canceled)
@@ -146,54 +142,4 @@ func TestServe_Cancel(t *testing.T) {
 	if credits.Balance != 1000 {
 		t.Fatalf("balance %d after cancel, want 1000", credits.Balance)
 	}
-}
-
-type sseEvent struct{ name, data string }
-
-// events reads a task's SSE stream until the server ends it.
-func (s *lepusServer) events(t testing.TB, token, id string) []sseEvent {
-	t.Helper()
-	req, _ := http.NewRequest("GET", s.url+"/tasks/"+id+"/events", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	client := &http.Client{Timeout: 60 * time.Second}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
-		t.Fatalf("events content type %q", ct)
-	}
-	var out []sseEvent
-	var cur sseEvent
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "event:"):
-			cur.name = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
-		case strings.HasPrefix(line, "data:"):
-			cur.data = strings.TrimSpace(strings.TrimPrefix(line, "data:"))
-		case line == "" && cur.data != "":
-			if !json.Valid([]byte(cur.data)) {
-				t.Fatalf("event data is not JSON: %q", cur.data)
-			}
-			out = append(out, cur)
-			cur = sseEvent{}
-		}
-	}
-	if len(out) == 0 {
-		t.Fatal("no events")
-	}
-	return out
-}
-
-func countEvents(events []sseEvent, name string) int {
-	n := 0
-	for _, e := range events {
-		if e.name == name {
-			n++
-		}
-	}
-	return n
 }

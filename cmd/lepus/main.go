@@ -21,7 +21,7 @@ func main() {
 	stop()
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "lepus:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -35,9 +35,17 @@ Usage:
   lepus token --user ID     print a bearer token for a user [--ttl 24h]
   lepus sandbox             run the provider sandbox alone [--addr 127.0.0.1:8081] [--state-dir DIR]
   lepus samples DIR         write synthetic inputs to try Lepus with (scene.png, face.png, clip.mp4, speech.wav)
+  lepus submit WORKFLOW     client: upload inputs, create a task, --wait for it, --out DIR for results (--help)
+  lepus tasks               client: list your tasks [--status S] [--type T] [--json]
+  lepus task ID             client: show a task (summary, or --json)
+  lepus cancel ID           client: cancel a task; its credits are refunded
+  lepus credits             client: show your credit balance
+  lepus openapi             print the OpenAPI document (JSON; --yaml for YAML) without starting a server
   lepus version             print the version
 
-Configuration comes from environment variables; see README.md.
+Configuration comes from environment variables; see README.md. The client
+commands take --server/LEPUS_SERVER and --token/LEPUS_TOKEN; exit codes: 0 ok,
+1 usage, 2 refused by the API (4xx), 3 server or network error, 4 task failed.
 `
 
 // run is the whole program; main only supplies the process's environment.
@@ -59,8 +67,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runToken(rest, getenv, stdout, stderr)
 	case "sandbox":
 		return runSandbox(ctx, rest, getenv, stdout, stderr)
+	case "openapi":
+		return runOpenAPI(rest, getenv, stdout, stderr)
 	case "samples":
 		return runSamples(rest, stdout, stderr)
+	case "submit", "tasks", "task", "cancel", "credits":
+		return runClient(ctx, cmd, rest, getenv, stdin, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "lepus", version)
 		return nil

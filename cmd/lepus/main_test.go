@@ -33,8 +33,16 @@ func startServe(t testing.TB, env map[string]string) *lepusServer {
 }
 
 // startRole boots run([cmd]) (serve, api or worker) like startServe. For a
-// worker, which serves no HTTP, the server it returns has no URL.
+// worker, which serves no HTTP, the server it returns has no URL. An api
+// or worker without LEPUS_PUBLIC_URL in env gets its own address as one.
 func startRole(t testing.TB, cmd string, env map[string]string) *lepusServer {
+	t.Helper()
+	return startRoleLogs(t, cmd, env, newClosingLog(t))
+}
+
+// startRoleLogs is startRole with the process's logs written to logs,
+// which must stay writable until the test's cleanups have run.
+func startRoleLogs(t testing.TB, cmd string, env map[string]string, logs io.Writer) *lepusServer {
 	t.Helper()
 	vars := map[string]string{
 		"LEPUS_ADDR":                "127.0.0.1:0",
@@ -50,7 +58,15 @@ func startRole(t testing.TB, cmd string, env map[string]string) *lepusServer {
 	for k, v := range env {
 		vars[k] = v
 	}
-	logs := newClosingLog(t)
+	if cmd != "serve" && vars["LEPUS_PUBLIC_URL"] == "" {
+		// lepus api and lepus worker need it: their own address (a
+		// worker's names nothing that serves; pass the API's to test its
+		// links).
+		if vars["LEPUS_ADDR"] == "127.0.0.1:0" {
+			vars["LEPUS_ADDR"] = freeAddr(t)
+		}
+		vars["LEPUS_PUBLIC_URL"] = "http://" + vars["LEPUS_ADDR"]
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
@@ -104,10 +120,19 @@ func (s *lepusServer) token(t testing.TB, user string) string {
 	return tok
 }
 
-// do sends a request and decodes a JSON answer into out (if non-nil).
+// do sends a request to path on s and decodes a JSON answer into out (if
+// non-nil).
 func (s *lepusServer) do(t testing.TB, method, path, token string, body io.Reader, header map[string]string, out any) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(method, s.url+path, body)
+	return doURL(t, method, s.url+path, token, body, header, out)
+}
+
+// doURL sends a request to an absolute URL (such as a task's links) and
+// decodes a JSON answer into out (if non-nil). The answer's body is read
+// whole and closed; the one returned holds its bytes.
+func doURL(t testing.TB, method, url, token string, body io.Reader, header map[string]string, out any) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,14 +144,14 @@ func (s *lepusServer) do(t testing.TB, method, path, token string, body io.Reade
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	resp.Body = io.NopCloser(bytes.NewReader(data))
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatalf("%s %s: %d %s: decode: %v", method, path, resp.StatusCode, data, err)
+			t.Fatalf("%s %s: %d %s: decode: %v", method, url, resp.StatusCode, data, err)
 		}
 	}
 	return resp

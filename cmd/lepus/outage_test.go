@@ -145,13 +145,12 @@ func TestServe_DatabaseOutageResumesTasks(t *testing.T) {
 		"KLING_ACCESS_KEY": "sandbox-ak", "KLING_SECRET_KEY": "sandbox-sk", "KLING_BASE_URL": provider.URL,
 	})
 	tok := s.token(t, "otto")
-	_, scene := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
-	_, face := s.upload(t, tok, sample.PortraitPNG(sample.Palettes[1], 400, 500))
+	body := faceSwapBody(t, s, tok)
 	const n = 4
 	var ids []string
 	for range n {
 		var task taskResp
-		s.postJSON(t, "/kling/face-swap", tok, map[string]any{"source_image_url": scene.URL, "face_image_url": face.URL}, nil, &task)
+		s.postJSON(t, "/kling/face-swap", tok, body, nil, &task)
 		ids = append(ids, task.ID)
 	}
 	for _, id := range ids {

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/lepus-ai/lepus/internal/provider/kling"
-	"github.com/lepus-ai/lepus/internal/sample"
 	"github.com/lepus-ai/lepus/internal/sandbox"
 	"github.com/lepus-ai/lepus/internal/sqlstore"
 	"github.com/lepus-ai/lepus/internal/sqlstore/sqlstoretest"
@@ -278,10 +277,8 @@ func (r *recoveryRig) env(t *testing.T, extra ...string) []string {
 // submit creates a face swap (one Kling image stage) and returns its id.
 func (r *recoveryRig) submit(t *testing.T, p *process, tok string) string {
 	t.Helper()
-	_, scene := p.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
-	_, face := p.upload(t, tok, sample.PortraitPNG(sample.Palettes[1], 400, 500))
 	var task taskResp
-	p.postJSON(t, "/kling/face-swap", tok, map[string]any{"source_image_url": scene.URL, "face_image_url": face.URL}, nil, &task)
+	p.postJSON(t, "/kling/face-swap", tok, faceSwapBody(t, p.lepusServer, tok), nil, &task)
 	if task.ID == "" {
 		t.Fatal("face swap was not created")
 	}

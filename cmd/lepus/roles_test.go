@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/lepus-ai/lepus/internal/sample"
 	"github.com/lepus-ai/lepus/internal/sandbox"
 	"github.com/lepus-ai/lepus/internal/sqlstore/sqlstoretest"
 )
@@ -34,6 +34,17 @@ func runOnce(t *testing.T, cmd string, env map[string]string) error {
 	return run(ctx, []string{cmd}, func(k string) string { return env[k] }, nil, io.Discard, testLog{t})
 }
 
+// startSplit runs lepus migrate on env's database, then starts a worker
+// and an API on it, as a split deployment does; it returns the API.
+func startSplit(t *testing.T, env map[string]string) *lepusServer {
+	t.Helper()
+	if err := runOnce(t, "migrate", env); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	startRole(t, "worker", env)
+	return startRole(t, "api", env)
+}
+
 // The scale-out roles refuse what they cannot do, saying why.
 func TestRoles_Refuse(t *testing.T) {
 	t.Parallel()
@@ -44,6 +55,12 @@ func TestRoles_Refuse(t *testing.T) {
 		}
 	}
 	env["LEPUS_DATABASE_URL"] = sqlstoretest.PostgresSchema(t) // fresh: not migrated
+	for _, cmd := range []string{"api", "worker"} {
+		if err := runOnce(t, cmd, env); err == nil || !strings.Contains(err.Error(), "needs LEPUS_PUBLIC_URL") {
+			t.Errorf("lepus %s without LEPUS_PUBLIC_URL: %v, want a refusal naming it", cmd, err)
+		}
+	}
+	env["LEPUS_PUBLIC_URL"] = "https://lepus.example.com"
 	for _, cmd := range []string{"api", "worker"} {
 		if err := runOnce(t, cmd, env); err == nil || !strings.Contains(err.Error(), "lepus migrate") {
 			t.Errorf("lepus %s on an unmigrated database: %v, want a refusal naming lepus migrate", cmd, err)
@@ -62,19 +79,14 @@ func TestRoles_Refuse(t *testing.T) {
 func TestRoles_APIAndWorker(t *testing.T) {
 	t.Parallel()
 	env, sb := liveKeys(t, map[string]string{"LEPUS_DATABASE_URL": sqlstoretest.PostgresSchema(t)})
-	if err := runOnce(t, "migrate", env); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	startRole(t, "worker", env)
-	api := startRole(t, "api", env)
+	api := startSplit(t, env)
 	tok := api.token(t, "rolf")
-	_, scene := api.upload(t, tok, sample.PortraitPNG(sample.Palettes[0], 400, 500))
-	_, face := api.upload(t, tok, sample.PortraitPNG(sample.Palettes[1], 400, 500))
 	var task taskResp
-	api.postJSON(t, "/kling/face-swap", tok, map[string]any{"source_image_url": scene.URL, "face_image_url": face.URL}, nil, &task)
-	events := api.events(t, tok, task.ID)
-	if last := events[len(events)-1]; last.name != "status" || !contains(last.data, `"completed"`) {
-		t.Fatalf("last event %s %s", last.name, last.data)
+	if resp := api.postJSON(t, "/kling/face-swap", tok, faceSwapBody(t, api, tok), nil, &task); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
+	if last := api.openEvents(t, tok, task.ID).last(t); !isCompleted(last) {
+		t.Fatalf("last event %s %s, want status completed", last.Name, last.Data)
 	}
 	if n := sb.Submissions(task.ID + "-image"); n != 1 {
 		t.Fatalf("%d submissions, want 1", n)

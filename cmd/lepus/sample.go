@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/media/synth"
 	"github.com/lepus-ai/lepus/internal/sample"
 )
 
@@ -26,7 +26,7 @@ func runSamples(args []string, stdout, stderr io.Writer) error {
 		dir = "."
 	}
 	var clip bytes.Buffer
-	if err := media.WriteMP4(&clip, sample.Portrait(sample.Palettes[0], 720, 960), 5, media.MP4Options{MaxSide: 960}); err != nil {
+	if err := synth.WriteMP4(&clip, sample.Portrait(sample.Palettes[0], 720, 960), 5, synth.MP4Options{MaxSide: 960}); err != nil {
 		return err
 	}
 	files := []struct {
@@ -36,7 +36,7 @@ func runSamples(args []string, stdout, stderr io.Writer) error {
 		{"scene.png", sample.PortraitPNG(sample.Palettes[0], 640, 800)},
 		{"face.png", sample.PortraitPNG(sample.Palettes[1], 640, 800)},
 		{"clip.mp4", clip.Bytes()},
-		{"speech.wav", media.SineWAV(4, 16000)},
+		{"speech.wav", synth.SineWAV(4, 16000)},
 	}
 	for _, f := range files {
 		path := filepath.Join(dir, f.name)

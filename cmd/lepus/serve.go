@@ -24,10 +24,13 @@ import (
 	"github.com/lepus-ai/lepus/internal/httpapi"
 	"github.com/lepus-ai/lepus/internal/job"
 	"github.com/lepus-ai/lepus/internal/lepus"
+	"github.com/lepus-ai/lepus/internal/metrics"
 	"github.com/lepus-ai/lepus/internal/provider/ark"
 	"github.com/lepus-ai/lepus/internal/provider/kling"
 	"github.com/lepus-ai/lepus/internal/provider/llm"
 	"github.com/lepus-ai/lepus/internal/provider/stability"
+	"github.com/lepus-ai/lepus/internal/sqlstore"
+	"github.com/lepus-ai/lepus/internal/webhook"
 	"github.com/lepus-ai/lepus/internal/workflow"
 )
 
@@ -71,6 +74,12 @@ func runRole(ctx context.Context, r role, args []string, getenv func(string) str
 		if cfg.SandboxMode() {
 			return fmt.Errorf("lepus %s needs provider keys (KLING_ACCESS_KEY, KLING_SECRET_KEY): the built-in sandbox runs only in lepus serve; for a shared sandbox run lepus sandbox and point KLING_BASE_URL at it", r.name)
 		}
+		// Workers render webhook payloads and APIs their answers: with no
+		// listener of their own to derive it from (a worker) or behind a
+		// load balancer (an API), links would be relative or wrong.
+		if cfg.PublicURL == "" {
+			return fmt.Errorf("lepus %s needs LEPUS_PUBLIC_URL, the address clients reach the API at (task, asset and upload links and webhook payloads are built from it); lepus serve alone derives it from its listener", r.name)
+		}
 	}
 	var ln net.Listener
 	if r.api {
@@ -90,6 +99,15 @@ func runRole(ctx context.Context, r role, args []string, getenv func(string) str
 		}
 		defer stop()
 	}
+	m := metrics.New() // this process's registry: no global default
+	if cfg.MetricsAddr != "" {
+		bound, stop, err := m.Listen(cfg.MetricsAddr, logger)
+		if err != nil {
+			return fmt.Errorf("LEPUS_METRICS_ADDR: %w", err)
+		}
+		defer stop()
+		logger.Info("metrics serving", "url", "http://"+bound+"/metrics")
+	}
 	var db *database
 	if r == roleServe {
 		db, err = openDatabase(ctx, cfg, logger)
@@ -101,12 +119,12 @@ func runRole(ctx context.Context, r role, args []string, getenv func(string) str
 	}
 	defer db.close()
 
-	pc, mode, stopSandbox, err := buildProviders(ctx, cfg, getenv, logger)
+	pc, mode, stopSandbox, err := buildProviders(ctx, cfg, getenv, m, logger)
 	if err != nil {
 		return err
 	}
 	defer stopSandbox()
-	srv, err := wire(ctx, cfg, r, db, pc, mode, logger)
+	srv, err := wire(ctx, cfg, r, db, pc, mode, m, logger)
 	if err != nil {
 		return err
 	}
@@ -127,6 +145,9 @@ func runRole(ctx context.Context, r role, args []string, getenv func(string) str
 		for _, w := range srv.engine.Watchers {
 			w.Start(ctx)
 		}
+	}
+	if srv.listener != nil {
+		srv.listener.Start(ctx)
 	}
 	var httpSrv *http.Server
 	serveErr := make(chan error, 1)
@@ -162,9 +183,11 @@ func runRole(ctx context.Context, r role, args []string, getenv func(string) str
 
 // buildProviders builds the provider clients: the configured ones, and in
 // sandbox mode (no Kling keys) the built-in sandbox for every provider
-// without its own key. stop ends the sandbox.
-func buildProviders(ctx context.Context, cfg config.Config, getenv func(string) string, logger *slog.Logger) (pc providers, mode string, stop func(), err error) {
-	kcfg := kling.Config{BaseURL: cfg.Kling.BaseURL, AccessKey: cfg.Kling.AccessKey, SecretKey: cfg.Kling.SecretKey}
+// without its own key. stop ends the sandbox. Every client's calls are
+// counted in m.
+func buildProviders(ctx context.Context, cfg config.Config, getenv func(string) string, m *metrics.Metrics, logger *slog.Logger) (pc providers, mode string, stop func(), err error) {
+	kcfg := kling.Config{BaseURL: cfg.Kling.BaseURL, AccessKey: cfg.Kling.AccessKey, SecretKey: cfg.Kling.SecretKey,
+		HTTPClient: providerHTTP(m, workflow.ProviderKling, 60*time.Second)}
 	lcfg := cfg.LLM
 	scfg := cfg.Stability
 	acfg := cfg.Ark
@@ -189,18 +212,31 @@ func buildProviders(ctx context.Context, cfg config.Config, getenv func(string) 
 		logger.Info("no Kling keys set: using the built-in provider sandbox", "sandbox_url", sb.url)
 	}
 	if lcfg.Configured() {
-		if pc.llm, err = llm.NewClient(llm.Config{BaseURL: lcfg.BaseURL, APIKey: lcfg.APIKey, Model: lcfg.Model}); err != nil {
+		if pc.llm, err = llm.NewClient(llm.Config{BaseURL: lcfg.BaseURL, APIKey: lcfg.APIKey, Model: lcfg.Model,
+			HTTPClient: providerHTTP(m, workflow.ProviderLLM, 60*time.Second)}); err != nil {
 			return pc, "", stop, err
 		}
 	}
 	pc.kling, pc.seedreamModel = kling.NewClient(kcfg), acfg.Model
 	if acfg.APIKey != "" {
-		pc.ark = ark.NewClient(ark.Config{BaseURL: acfg.BaseURL, APIKey: acfg.APIKey})
+		// No client timeout: a Seedream group takes minutes; the context bounds it.
+		pc.ark = ark.NewClient(ark.Config{BaseURL: acfg.BaseURL, APIKey: acfg.APIKey, HTTPClient: providerHTTP(m, workflow.ProviderArk, 0)})
 	}
 	if scfg.APIKey != "" {
-		pc.stability = stability.NewClient(stability.Config{BaseURL: scfg.BaseURL, APIKey: scfg.APIKey})
+		pc.stability = stability.NewClient(stability.Config{BaseURL: scfg.BaseURL, APIKey: scfg.APIKey,
+			HTTPClient: providerHTTP(m, workflow.ProviderStability, 120*time.Second)})
 	}
 	return pc, mode, stop, nil
+}
+
+// providerHTTP is a provider client's *http.Client, with the timeout its
+// package would default to: pooled connections (many concurrent polls
+// reuse them instead of paying a TLS handshake each), every call counted
+// in m by endpoint and result code.
+func providerHTTP(m *metrics.Metrics, provider string, timeout time.Duration) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost, t.IdleConnTimeout = 512, 256, 90*time.Second
+	return &http.Client{Transport: m.ProviderTransport(provider, t), Timeout: timeout}
 }
 
 // shutdown stops the process in order: event streams end at once (clients
@@ -211,6 +247,9 @@ func buildProviders(ctx context.Context, cfg config.Config, getenv func(string) 
 func (s *server) shutdown(ctx context.Context, r role, httpSrv *http.Server, grace time.Duration, logger *slog.Logger) {
 	logger.Info("shutting down", "grace", grace)
 	close(s.closing)
+	if s.listener != nil {
+		s.listener.Stop() // the streams it fed have ended
+	}
 	graceCtx, cancel := context.WithTimeout(ctx, grace)
 	defer cancel()
 	httpDone := make(chan struct{})
@@ -252,6 +291,9 @@ type server struct {
 	waker   *job.Waker
 	rescuer *job.Rescuer
 	closing chan struct{} // closed at shutdown: ends event streams
+	// listener feeds the hub with other processes' task changes; nil on
+	// SQLite (one process) and in a worker (no event streams).
+	listener *sqlstore.TaskListener
 }
 
 // providers are the provider clients, built for live or sandbox mode.
@@ -265,7 +307,7 @@ type providers struct {
 
 // wire builds and connects every component. It is the one place that knows
 // every concrete type.
-func wire(ctx context.Context, cfg config.Config, r role, db *database, pc providers, mode string, logger *slog.Logger) (*server, error) {
+func wire(ctx context.Context, cfg config.Config, r role, db *database, pc providers, mode string, m *metrics.Metrics, logger *slog.Logger) (*server, error) {
 	secret, err := auth.LoadOrCreateSecret(cfg.JWTSecret, cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -284,9 +326,17 @@ func wire(ctx context.Context, cfg config.Config, r role, db *database, pc provi
 		return nil, fmt.Errorf("LEPUS_COSTS: %w", err)
 	}
 	hub := app.NewHub()
+	hub.Recheck = cfg.EventsRecheck
+	var listener *sqlstore.TaskListener
+	if r.api && cfg.IsPostgres() {
+		// Event streams here hear at once of the changes any process commits.
+		listener = &sqlstore.TaskListener{DSN: cfg.DatabaseURL, OnTask: hub.Publish, OnReset: hub.PublishAll, Logger: logger}
+	}
 
+	// Every task's start and end pass through this store: it counts them.
+	store := &metrics.Store{Store: db.store, M: m}
 	engine := &job.Engine{
-		Store: db.store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
+		Store: store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
 		Providers: map[string]job.Provider{
 			workflow.ProviderKling: job.NewKlingProvider(pc.kling),
 			workflow.ProviderLLM:   job.NewLLMProvider(pc.llm),
@@ -296,6 +346,7 @@ func wire(ctx context.Context, cfg config.Config, r role, db *database, pc provi
 		Slots:         map[string]int{workflow.PoolKlingImage: cfg.Kling.ImageSlots, workflow.PoolKlingVideo: cfg.Kling.VideoSlots},
 		Notify:        hub.Publish, RetryBase: cfg.RetryBase, Now: time.Now, Logger: logger,
 	}
+	m.WatchQueue(db.store.DB(), engine.Slots, logger)
 	unavailable := map[string]string{}
 	if pc.stability != nil {
 		// Its requests about one result stay job.StabilityMinPoll (10 s)
@@ -312,6 +363,8 @@ func wire(ctx context.Context, cfg config.Config, r role, db *database, pc provi
 	if err != nil {
 		return nil, err
 	}
+	job.RegisterWebhooks(workers, &job.WebhookWorker{Store: db.store, Sender: webhook.NewSender(fetcher, webhook.Config{}),
+		RetryBase: cfg.WebhookRetryBase, Logger: logger})
 	qcfg := db.queueConfig(cfg, logger)
 	if r.work {
 		qcfg.Workers = cfg.Workers // else an insert-only client: it runs no jobs
@@ -334,16 +387,33 @@ func wire(ctx context.Context, cfg config.Config, r role, db *database, pc provi
 		Running: &engine.Running, Waker: waker, Logger: logger, Exclusive: !cfg.IsPostgres(),
 	}
 	svc := &app.Service{
-		Store: db.store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
+		Store: store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
 		Enqueue:   kinds.Enqueue(queue),
 		CancelJob: job.CancelTx(queue),
 		Queue:     engine,
 		Costs:     cfg.Costs, Grant: cfg.StartingCredits, PublicURL: cfg.PublicURL, Mode: mode, Unavailable: unavailable,
 		Slots: engine.Slots, Hub: hub, Now: time.Now, Logger: logger,
+		MaxInFlight: cfg.Limits.MaxInFlight,
 	}
+	// Task events a webhook subscribes to queue their delivery in the
+	// transaction that records them.
+	db.store.SetWebhookHook(job.WebhookHook(queue, httpapi.WebhookData(svc)))
 	closing := make(chan struct{})
-	handler := httpapi.NewHandler(httpapi.Deps{App: svc, Auth: signer, Logger: logger, Version: version, Closing: closing})
-	return &server{handler: handler, queue: queue, engine: engine, waker: waker, rescuer: rescuer, closing: closing}, nil
+	var admin *httpapi.Admin
+	if r.api {
+		riverUI, err := httpapi.NewRiverUI(ctx, queue, logger)
+		if err != nil {
+			return nil, err
+		}
+		admin = &httpapi.Admin{Token: cfg.AdminToken, Auth: signer, River: riverUI, Logger: logger}
+	}
+	handler := httpapi.NewHandler(httpapi.Deps{App: svc, Auth: signer, Logger: logger, Version: version, Closing: closing, Admin: admin, Metrics: m,
+		RateLimit: httpapi.RateLimit{PerSecond: cfg.Limits.Rate, Burst: cfg.Limits.Burst},
+		PublicURL: cfg.PublicURL, ConsoleDevSignIn: cfg.ConsoleDevSignIn,
+		Migrated: func(ctx context.Context) error { // for /readyz: River's tables and Lepus's
+			return errors.Join(job.CheckMigrated(ctx, db.store.DB(), qcfg), db.store.CheckMigrated(ctx))
+		}})
+	return &server{handler: handler, queue: queue, engine: engine, waker: waker, rescuer: rescuer, closing: closing, listener: listener}, nil
 }
 
 // watchInterval is the batch poll's short interval: a twentieth of the
@@ -371,7 +441,7 @@ func publicReachable(raw string) bool {
 	}
 	host := u.Hostname()
 	if host == "" || host == "localhost" {
-		return false // unset (a worker without LEPUS_PUBLIC_URL) or local
+		return false // unset or local
 	}
 	ip := net.ParseIP(host)
 	if ip == nil {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/media/synth"
 	"github.com/lepus-ai/lepus/internal/sample"
 	"github.com/lepus-ai/lepus/internal/testutil/s3rver"
 )
@@ -26,7 +26,7 @@ func TestServe_S3rverStorage(t *testing.T) {
 
 	var mp4 bytes.Buffer
 	img := sample.Portrait(sample.Palettes[0], 320, 480)
-	if err := media.WriteMP4(&mp4, img, 1.5, media.MP4Options{MaxSide: 320}); err != nil {
+	if err := synth.WriteMP4(&mp4, img, 1.5, synth.MP4Options{MaxSide: 320}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -16,6 +16,7 @@ func runToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	fs.SetOutput(stderr)
 	user := fs.String("user", "", "user id to put in the token's sub claim (required)")
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
+	admin := fs.Bool("admin", false, `also grant the admin area (/admin/river): adds "lepus_role": "admin"`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -38,7 +39,11 @@ func runToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	tok, err := signer.Sign(*user, *ttl)
+	sign := signer.Sign
+	if *admin {
+		sign = signer.SignAdmin
+	}
+	tok, err := sign(*user, *ttl)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/media/synth"
 	"github.com/lepus-ai/lepus/internal/sample"
 	"github.com/lepus-ai/lepus/internal/sandbox"
 )
@@ -48,7 +48,7 @@ type inputs struct {
 func mp4(t testing.TB, img image.Image, seconds float64) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := media.WriteMP4(&b, img, seconds, media.MP4Options{MaxSide: 960}); err != nil {
+	if err := synth.WriteMP4(&b, img, seconds, synth.MP4Options{MaxSide: 960}); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
@@ -62,8 +62,8 @@ func uploadInputs(t testing.TB, s *lepusServer, tok string) inputs {
 	_, in.video = s.upload(t, tok, mp4(t, sample.Portrait(sample.Palettes[0], 720, 960), 5))
 	_, in.facelessVideo = s.upload(t, tok, mp4(t, image.NewGray(image.Rect(0, 0, 720, 960)), 5))
 	_, in.longVideo = s.upload(t, tok, mp4(t, sample.Portrait(sample.Palettes[0], 720, 960), 12))
-	_, in.audio = s.upload(t, tok, media.SineWAV(4, 16000))
-	_, in.longAudio = s.upload(t, tok, media.SineWAV(70, 8000))
+	_, in.audio = s.upload(t, tok, synth.SineWAV(4, 16000))
+	_, in.longAudio = s.upload(t, tok, synth.SineWAV(70, 8000))
 	if in.video.Kind != "video" || in.video.DurationS != 5 || in.audio.Kind != "audio" || in.audio.DurationS != 4 {
 		t.Fatalf("uploads measured wrong: video %+v audio %+v", in.video, in.audio)
 	}
@@ -77,9 +77,8 @@ func (s *lepusServer) run(t testing.TB, tok, path string, body any) taskResp {
 	if resp := s.postJSON(t, path, tok, body, nil, &task); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("POST %s: %d %+v", path, resp.StatusCode, task)
 	}
-	events := s.events(t, tok, task.ID)
-	if last := events[len(events)-1]; !strings.Contains(last.data, `"completed"`) {
-		t.Fatalf("%s ended: %s", path, last.data)
+	if last := s.openEvents(t, tok, task.ID).last(t); !isCompleted(last) {
+		t.Fatalf("%s ended: %s %s", path, last.Name, last.Data)
 	}
 	var done taskResp
 	s.do(t, "GET", "/tasks/"+task.ID, tok, nil, nil, &done)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -16,13 +17,18 @@ type AvatarDetail struct {
 	Avatar  *lepus.Avatar
 	Confirm *lepus.Task            // nil if gone
 	Angles  map[string]*lepus.Task // by angle key
+	// Started is the task the operation that returned this detail started
+	// (or found started by the same request before); nil on reads.
+	Started *lepus.Task
+	// Created says this request created Started.
+	Created bool
 }
 
 // CreateAvatarPortraits creates an avatar (or reuses the user's avatar_id)
 // and a task that generates its candidate portraits. With an
 // Idempotency-Key, a new avatar's id derives from the user and key, so a
 // replay returns the same avatar and task.
-func (s *Service) CreateAvatarPortraits(ctx context.Context, userID, idemKey string, req *workflow.AvatarPortraitsRequest) (*AvatarDetail, error) {
+func (s *Service) CreateAvatarPortraits(ctx context.Context, userID, idemKey string, req *workflow.AvatarPortraitsRequest, hook Webhook) (*AvatarDetail, error) {
 	if err := workflow.CheckText(req); err != nil {
 		return nil, err // before avatar_id reaches the database
 	}
@@ -36,22 +42,32 @@ func (s *Service) CreateAvatarPortraits(ctx context.Context, userID, idemKey str
 	} else {
 		req.AvatarID = NewID("av_")
 	}
-	t, created, err := s.CreateTask(ctx, CreateTaskParams{UserID: userID, Type: "avatar_confirm_portraits", Request: req, IdempotencyKey: idemKey})
+	t, created, err := s.CreateTask(ctx, CreateTaskParams{UserID: userID, Type: "avatar_confirm_portraits", Request: req, IdempotencyKey: idemKey,
+		Webhook: hook})
 	if err != nil {
 		return nil, err
 	}
-	if !created {
-		return s.GetAvatar(ctx, userID, req.AvatarID) // a replay
+	if created {
+		err = s.updateAvatar(ctx, userID, req.AvatarID, func(a *lepus.Avatar) {
+			// req as checked: a WebP may have become a PNG upload.
+			a.Engine, a.SourceImageURLs = req.Engine, req.SourceImageURLs
+			a.ConfirmTaskID, a.ChosenIndex, a.ChosenURL, a.AngleTasks = t.ID, nil, "", nil
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
-	err = s.updateAvatar(ctx, userID, req.AvatarID, func(a *lepus.Avatar) {
-		// req as checked: a WebP may have become a PNG upload.
-		a.Engine, a.SourceImageURLs = req.Engine, req.SourceImageURLs
-		a.ConfirmTaskID, a.ChosenIndex, a.ChosenURL, a.AngleTasks = t.ID, nil, "", nil
-	})
+	return s.startedAvatar(ctx, userID, req.AvatarID, t, created)
+}
+
+// startedAvatar returns an avatar with the task an operation started.
+func (s *Service) startedAvatar(ctx context.Context, userID, id string, t *lepus.Task, created bool) (*AvatarDetail, error) {
+	d, err := s.GetAvatar(ctx, userID, id)
 	if err != nil {
 		return nil, err
 	}
-	return s.GetAvatar(ctx, userID, req.AvatarID)
+	d.Started, d.Created = t, created
+	return d, nil
 }
 
 // updateAvatar reads a user's avatar (or starts a new one with that id),
@@ -129,8 +145,9 @@ func Portraits(t *lepus.Task) []lepus.Asset {
 	return out
 }
 
-// ConfirmAvatar picks a portrait and starts the three reference angles.
-func (s *Service) ConfirmAvatar(ctx context.Context, userID, id string, index int) (*AvatarDetail, error) {
+// ConfirmAvatar picks a portrait and starts the three reference angles;
+// hook, if set, receives the angles task's events.
+func (s *Service) ConfirmAvatar(ctx context.Context, userID, id string, index int, hook Webhook) (*AvatarDetail, error) {
 	d, err := s.GetAvatar(ctx, userID, id)
 	if err != nil {
 		return nil, err
@@ -148,7 +165,7 @@ func (s *Service) ConfirmAvatar(ctx context.Context, userID, id string, index in
 	}
 	// The same confirmation twice makes one angles task (and one charge).
 	key := fmt.Sprintf("confirm:%s:%s:%d", id, d.Confirm.ID, index)
-	t, err := s.startAngles(ctx, userID, id, url, workflow.AngleKeys, key)
+	t, created, err := s.startAngles(ctx, userID, id, url, workflow.AngleKeys, key, hook)
 	if err != nil {
 		return nil, err
 	}
@@ -162,11 +179,12 @@ func (s *Service) ConfirmAvatar(ctx context.Context, userID, id string, index in
 	if err != nil {
 		return nil, err
 	}
-	return s.GetAvatar(ctx, userID, id)
+	return s.startedAvatar(ctx, userID, id, t, created)
 }
 
-// RegenerateAngle redoes one reference angle of a confirmed avatar.
-func (s *Service) RegenerateAngle(ctx context.Context, userID, id, key string) (*AvatarDetail, error) {
+// RegenerateAngle redoes one reference angle of a confirmed avatar; hook,
+// if set, receives the new task's events.
+func (s *Service) RegenerateAngle(ctx context.Context, userID, id, key string, hook Webhook) (*AvatarDetail, error) {
 	a, err := s.ownAvatar(ctx, userID, id)
 	if err != nil {
 		return nil, err
@@ -179,7 +197,7 @@ func (s *Service) RegenerateAngle(ctx context.Context, userID, id, key string) (
 	}
 	// Regenerating the same angle twice quickly makes one task.
 	idem := fmt.Sprintf("regen:%s:%s:%s", id, key, a.AngleTasks[key])
-	t, err := s.startAngles(ctx, userID, id, a.ChosenURL, []string{key}, idem)
+	t, created, err := s.startAngles(ctx, userID, id, a.ChosenURL, []string{key}, idem, hook)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +210,7 @@ func (s *Service) RegenerateAngle(ctx context.Context, userID, id, key string) (
 	if err != nil {
 		return nil, err
 	}
-	return s.GetAvatar(ctx, userID, id)
+	return s.startedAvatar(ctx, userID, id, t, created)
 }
 
 // DeleteAvatar deletes a user's avatar.
@@ -203,10 +221,19 @@ func (s *Service) DeleteAvatar(ctx context.Context, userID, id string) error {
 	return s.Store.AvatarDelete(ctx, id)
 }
 
-func (s *Service) startAngles(ctx context.Context, userID, avatarID, portraitURL string, keys []string, idemKey string) (*lepus.Task, error) {
-	t, _, err := s.CreateTask(ctx, CreateTaskParams{UserID: userID, Type: "avatar_reference_angles", IdempotencyKey: idemKey,
-		Request: &workflow.AvatarAnglesRequest{AvatarID: avatarID, PortraitURL: portraitURL, Angles: keys}})
-	return t, err
+// startAngles creates an angles task under idemKey, a key derived from
+// what is asked, so the same request twice makes one task. The same
+// request with another webhook finds that key taken by another body: the
+// conflict names the webhook (the client sent no Idempotency-Key).
+func (s *Service) startAngles(ctx context.Context, userID, avatarID, portraitURL string, keys []string, idemKey string, hook Webhook) (*lepus.Task, bool, error) {
+	t, created, err := s.CreateTask(ctx, CreateTaskParams{UserID: userID, Type: "avatar_reference_angles", IdempotencyKey: idemKey,
+		Request: &workflow.AvatarAnglesRequest{AvatarID: avatarID, PortraitURL: portraitURL, Angles: keys}, Webhook: hook})
+	var le *lepus.Error
+	if errors.As(err, &le) && le.Code == lepus.EConflict && le.Field == "header.Idempotency-Key" {
+		return nil, false, &lepus.Error{Code: lepus.EConflict, Field: "body.webhook",
+			Message: "this was already started with another webhook (or none); send the same webhook and events filter to get its task"}
+	}
+	return t, created, err
 }
 
 func (s *Service) ownAvatar(ctx context.Context, userID, id string) (*lepus.Avatar, error) {

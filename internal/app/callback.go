@@ -20,7 +20,7 @@ func (s *Service) HandleKlingCallback(ctx context.Context, token string, body io
 	if err != nil {
 		return lepus.FieldErrorf("body", "not a Kling task object: %v", err)
 	}
-	s.Logger.Debug("kling callback", "task_id", t.ID, "provider_task_id", cb.TaskID, "provider_status", cb.TaskStatus)
+	s.Logger.DebugContext(ctx, "kling callback", "task_id", t.ID, "provider_task_id", cb.TaskID, "provider_status", cb.TaskStatus)
 	if t.Status.Terminal() || t.JobID == 0 || s.Queue == nil {
 		return nil
 	}

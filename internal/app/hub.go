@@ -1,17 +1,41 @@
 package app
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
-// Hub tells in-process watchers (SSE streams) that a task changed. It is a
-// wake-up only: watchers re-read the task from the store, and also re-read
-// on a timer, so changes made by other processes are seen too.
+// DefaultRecheck is how often a watcher re-reads its task when nothing
+// woke it, unless a Hub says otherwise.
+const DefaultRecheck = 2 * time.Second
+
+// Hub tells watchers (SSE streams) that a task changed. It is a wake-up
+// only: watchers re-read the task from the store. It is the one place
+// watchers wait on, fed by this process's own writes (Publish) and, on
+// Postgres, by a LISTEN connection that hears the changes every process
+// commits (sqlstore.TaskListener: Publish per task, PublishAll when it
+// (re)connects and may have missed some). On SQLite one process holds the
+// database, so its own writes are all there is. A watcher also re-reads
+// every Recheck: the safety net for a wake-up that never came.
 type Hub struct {
+	// Recheck is how often a watcher re-reads without a wake-up; set it
+	// before the hub is used. Default DefaultRecheck.
+	Recheck time.Duration
+
 	mu   sync.Mutex
 	subs map[string]map[chan struct{}]struct{}
 }
 
 // NewHub returns an empty hub.
 func NewHub() *Hub { return &Hub{subs: map[string]map[chan struct{}]struct{}{}} }
+
+// RecheckInterval is Recheck, or DefaultRecheck when unset.
+func (h *Hub) RecheckInterval() time.Duration {
+	if h.Recheck > 0 {
+		return h.Recheck
+	}
+	return DefaultRecheck
+}
 
 // Subscribe returns a channel that receives after each change of taskID,
 // and a function to stop.
@@ -38,9 +62,25 @@ func (h *Hub) Publish(taskID string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for ch := range h.subs[taskID] {
-		select {
-		case ch <- struct{}{}:
-		default:
+		wake(ch)
+	}
+}
+
+// PublishAll wakes every watcher of every task without blocking: changes
+// may have been missed (a Notifier reconnected), so all re-read.
+func (h *Hub) PublishAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, chs := range h.subs {
+		for ch := range chs {
+			wake(ch)
 		}
+	}
+}
+
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
 	}
 }

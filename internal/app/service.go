@@ -55,6 +55,10 @@ type Service struct {
 	Hub    *Hub
 	Now    func() time.Time
 	Logger *slog.Logger
+
+	// MaxInFlight caps each user's unfinished tasks (0: no cap); the store
+	// counts them in the create transaction (LEPUS_MAX_IN_FLIGHT).
+	MaxInFlight int
 }
 
 // Queue is what the application asks of the job queue beyond inserting
@@ -74,6 +78,8 @@ type CreateTaskParams struct {
 	Type           string
 	Request        workflow.Request
 	IdempotencyKey string
+	// Webhook, if its URL is set, receives the task's events.
+	Webhook Webhook
 }
 
 // CreateTask validates a workflow request, checks its image inputs, debits
@@ -85,6 +91,9 @@ func (s *Service) CreateTask(ctx context.Context, p CreateTaskParams) (*lepus.Ta
 		return nil, false, lepus.Errorf(lepus.ENotFound, "unknown workflow %q", p.Type)
 	}
 	if err := checkIdempotencyKey(p.IdempotencyKey); err != nil {
+		return nil, false, err
+	}
+	if err := s.checkWebhook(&p.Webhook); err != nil {
 		return nil, false, err
 	}
 	// Before Normalize, so a field is named as the client sent it (style
@@ -101,7 +110,7 @@ func (s *Service) CreateTask(ctx context.Context, p CreateTaskParams) (*lepus.Ta
 	if err != nil {
 		return nil, false, fmt.Errorf("encode request: %w", err)
 	}
-	sum := sha256.Sum256(append([]byte(p.Type+"\n"), raw...))
+	sum := sha256.Sum256(append(append([]byte(p.Type+"\n"), raw...), webhookHashPart(p.Webhook)...))
 	hash := hex.EncodeToString(sum[:])
 	if p.IdempotencyKey != "" {
 		if t, err := s.findIdempotent(ctx, p, hash); t != nil || err != nil {
@@ -133,8 +142,9 @@ func (s *Service) CreateTask(ctx context.Context, p CreateTaskParams) (*lepus.Ta
 		ID: NewID("tsk_"), UserID: p.UserID, Type: p.Type, Status: lepus.StatusPending,
 		Input: input, Stages: def.Plan(p.Request), Notes: notes,
 		Cost: def.Cost(p.Request, s.Costs), CallbackToken: NewID(""),
-		IdempotencyKey: p.IdempotencyKey, RequestHash: hash, Step: "queued",
+		IdempotencyKey: p.IdempotencyKey, RequestHash: hash, Step: "queued", RequestID: lepus.RequestID(ctx),
 	}
+	t.WebhookURL, t.WebhookEvents = p.Webhook.URL, p.Webhook.Events
 	workflow.AssignCosts(t.Stages, t.Cost)
 	for _, st := range t.Stages {
 		if why, ok := s.Unavailable[st.Provider]; ok {
@@ -144,12 +154,13 @@ func (s *Service) CreateTask(ctx context.Context, p CreateTaskParams) (*lepus.Ta
 	if err := s.checkSlots(p.Request, t.Stages); err != nil {
 		return nil, false, err
 	}
-	t, created, err := s.Store.TaskCreate(ctx, &lepus.TaskCreateParams{Task: t, Grant: s.Grant, Enqueue: s.Enqueue})
+	t, created, err := s.Store.TaskCreate(ctx, &lepus.TaskCreateParams{Task: t, Grant: s.Grant, Enqueue: s.Enqueue,
+		MaxInFlight: s.MaxInFlight})
 	if err != nil {
 		return nil, false, err
 	}
 	if created {
-		s.Logger.Info("task accepted", "task_id", t.ID, "task_type", t.Type, "user_id", t.UserID, "cost", t.Cost)
+		s.Logger.InfoContext(ctx, "task accepted", "task_id", t.ID, "task_type", t.Type, "user_id", t.UserID, "cost", t.Cost) // request_id: from ctx (logging.New)
 		if s.Queue != nil {
 			s.Queue.Kick(ctx)
 		}

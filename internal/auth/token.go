@@ -25,6 +25,16 @@ const (
 	role     = "authenticated"
 )
 
+// AdminClaim is the claim that makes a token an operator's: "lepus_role":
+// "admin" opens the admin area (/admin/river). It is a claim of its own, not
+// "role", because Supabase sets "role" to the Postgres role of the caller
+// ("authenticated"); a Supabase project grants it with a custom access
+// token hook, and users cannot set top-level claims themselves.
+const (
+	AdminClaim = "lepus_role"
+	adminRole  = "admin"
+)
+
 // leeway absorbs clock skew between Lepus and whoever issued the token.
 const leeway = 30 * time.Second
 
@@ -82,6 +92,16 @@ func NewSigner(secret []byte, now func() time.Time) (*Signer, error) {
 // Supabase sets (sub, iat, exp, role, aud). Tests and the sandbox use it
 // to act as a user.
 func (s *Signer) Sign(userID string, ttl time.Duration) (string, error) {
+	return s.sign(userID, ttl, false)
+}
+
+// SignAdmin is Sign for an operator: the token also carries
+// "lepus_role": "admin" (lepus token --admin).
+func (s *Signer) SignAdmin(userID string, ttl time.Duration) (string, error) {
+	return s.sign(userID, ttl, true)
+}
+
+func (s *Signer) sign(userID string, ttl time.Duration, admin bool) (string, error) {
 	if err := checkSubject(userID); err != nil {
 		return "", fmt.Errorf("auth: sign: %w", err)
 	}
@@ -98,6 +118,9 @@ func (s *Signer) Sign(userID string, ttl time.Duration) (string, error) {
 		// would encode a one-element array.
 		"aud": audience,
 	}
+	if admin {
+		claims[AdminClaim] = adminRole
+	}
 	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.secret)
 	if err != nil {
 		return "", fmt.Errorf("auth: sign: %w", err)
@@ -111,7 +134,25 @@ func (s *Signer) Sign(userID string, ttl time.Duration) (string, error) {
 // plausible user id, and returns the subject. Errors are *Error with a client-safe message:
 // "token expired" or "invalid token".
 func (s *Signer) Verify(token string) (userID string, err error) {
-	var c tokenClaims
+	c, err := s.verify(token)
+	return c.Subject, err
+}
+
+// VerifyAdmin is Verify for the admin area: the token must also carry
+// "lepus_role": "admin". A valid user token without it is refused with
+// "not an admin token".
+func (s *Signer) VerifyAdmin(token string) (userID string, err error) {
+	c, err := s.verify(token)
+	if err != nil {
+		return "", err
+	}
+	if c.role != adminRole {
+		return "", &Error{Message: "not an admin token", err: errors.New("token has no admin role claim")}
+	}
+	return c.Subject, nil
+}
+
+func (s *Signer) verify(token string) (c tokenClaims, err error) {
 	_, err = s.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
 		// RFC 7515 §4.1.11: a recipient must refuse a token naming
 		// extensions it does not understand in "crit"; Lepus knows none.
@@ -122,15 +163,15 @@ func (s *Signer) Verify(token string) (userID string, err error) {
 		return s.secret, nil
 	})
 	if errors.Is(err, jwt.ErrTokenExpired) {
-		return "", &Error{Message: "token expired", err: err}
+		return tokenClaims{}, &Error{Message: "token expired", err: err}
 	}
 	if err != nil {
-		return "", &Error{Message: "invalid token", err: err}
+		return tokenClaims{}, &Error{Message: "invalid token", err: err}
 	}
 	if err := checkSubject(c.Subject); err != nil {
-		return "", &Error{Message: "invalid token", err: err}
+		return tokenClaims{}, &Error{Message: "invalid token", err: err}
 	}
-	return c.Subject, nil
+	return c, nil
 }
 
 // maxSubjectLen bounds the user id. Supabase's are 36-character UUIDs.
@@ -160,6 +201,7 @@ func checkSubject(sub string) error {
 // NumericDate is a JSON number; a string or null is refused here.
 type tokenClaims struct {
 	jwt.RegisteredClaims
+	role string // AdminClaim; "" when absent
 }
 
 // UnmarshalJSON checks exp, nbf and iat are JSON numbers, then decodes the
@@ -180,6 +222,11 @@ func (c *tokenClaims) UnmarshalJSON(b []byte) error {
 	}
 	if v, ok := raw["sub"]; ok && !utf8.Valid(v) {
 		return errors.New("claim sub is not valid UTF-8")
+	}
+	if v, ok := raw[AdminClaim]; ok {
+		if err := json.Unmarshal(v, &c.role); err != nil {
+			return fmt.Errorf("claim %s is not a string", AdminClaim)
+		}
 	}
 	return json.Unmarshal(b, &c.RegisteredClaims)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lepus-ai/lepus/internal/lepus"
 	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/media/synth"
 	"github.com/lepus-ai/lepus/internal/sample"
 	"github.com/lepus-ai/lepus/internal/testutil/s3rver"
 )
@@ -30,7 +31,7 @@ func TestStore_S3rver(t *testing.T) {
 	t.Run("MP4Header", func(t *testing.T) {
 		var buf bytes.Buffer
 		img := sample.Portrait(sample.Palettes[0], 320, 480)
-		if err := media.WriteMP4(&buf, img, 1.5, media.MP4Options{MaxSide: 320}); err != nil {
+		if err := synth.WriteMP4(&buf, img, 1.5, synth.MP4Options{MaxSide: 320}); err != nil {
 			t.Fatal(err)
 		}
 		const key = "results/u1/t1/video-0.mp4"

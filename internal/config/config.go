@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Config is the whole configuration of a lepus process.
@@ -28,15 +29,27 @@ type Config struct {
 	// (LEPUS_BLOB_URL).
 	BlobURL string
 	// PublicURL is the base of asset, upload and callback URLs. Default
-	// "http://<bound address>" (LEPUS_PUBLIC_URL).
+	// "http://<bound address>" in lepus serve; lepus api and lepus worker
+	// refuse to start without it (LEPUS_PUBLIC_URL).
 	PublicURL string
 	// JWTSecret signs and verifies bearer tokens. Default: generated once and
 	// kept in the data dir (LEPUS_JWT_SECRET).
 	JWTSecret string
+	// AdminToken, when set, opens the admin area (/admin/river, the River
+	// UI) to whoever sends it as a bearer token; at least 16 characters.
+	// Default unset: only JWTs with "lepus_role": "admin" open it
+	// (LEPUS_ADMIN_TOKEN).
+	AdminToken string
 	// AllowPrivateURLs lets URL inputs and result downloads reach loopback and
 	// private addresses. Default off; on in sandbox mode
 	// (LEPUS_ALLOW_PRIVATE_URLS).
 	AllowPrivateURLs bool
+	// ConsoleDevSignIn serves the web console's developer sign-in (POST
+	// /console/dev-token), which gives a token to anyone who can reach the
+	// server. Sandbox mode only. Default: on when Addr is a loopback address
+	// (127.0.0.1, ::1, localhost), else off; 1 turns it on for any address
+	// (Docker listens on 0.0.0.0), 0 off (LEPUS_CONSOLE_DEV_SIGNIN).
+	ConsoleDevSignIn bool
 	// StartingCredits is the balance a new user starts with. Default 1000
 	// (LEPUS_STARTING_CREDITS).
 	StartingCredits int
@@ -62,21 +75,41 @@ type Config struct {
 	// RetryBase is the first retry delay; each retry doubles it, capped at
 	// 300 s. Default 1s (LEPUS_RETRY_BASE).
 	RetryBase time.Duration
+	// WebhookRetryBase scales the webhook retry schedule: retries after 1,
+	// 60, 360, 1440, 3600, 7200 and 7200 times it (5 s … 10 h, about 27.6 h
+	// in all). Default 5s (LEPUS_WEBHOOK_RETRY_BASE); tests make it short.
+	WebhookRetryBase time.Duration
 	// ShutdownGrace is how long running steps may take to finish after
 	// SIGTERM before they are cut short and handed back to the queue
 	// (without costing an attempt). Default 20s (LEPUS_SHUTDOWN_GRACE).
 	ShutdownGrace time.Duration
+	// EventsRecheck is how often an open event stream re-reads its task
+	// when nothing woke it: the safety net for a missed wake-up. Changes
+	// reach streams at once in the process that made them and, on Postgres,
+	// from every other process through LISTEN/NOTIFY. Default 2s on SQLite,
+	// 10s on Postgres (LEPUS_EVENTS_RECHECK).
+	EventsRecheck time.Duration
 	// DebugAddr, when set, serves Go's pprof and expvar pages on that
 	// address, apart from the API (LEPUS_DEBUG_ADDR). Default off.
 	DebugAddr string
 	// LogLevel is debug|info|warn|error. Default info (LEPUS_LOG_LEVEL).
 	LogLevel string
+	// LogFormat is text|json. Default text (LEPUS_LOG_FORMAT).
+	LogFormat string
+	// MetricsAddr, when set, serves the Prometheus metrics at /metrics on
+	// that address too: the only place lepus worker, which has no API,
+	// serves them (LEPUS_METRICS_ADDR). Default off; the API serves
+	// /metrics itself.
+	MetricsAddr string
 	// CORSOrigins are the browser origins allowed to call the API, e.g.
 	// "https://app.example.com,https://*.example.com", or "*" for any, or
 	// "none" (LEPUS_CORS_ORIGINS). Default: none in live mode, "*" in
 	// sandbox mode. Tokens travel in the Authorization header, not in
 	// cookies, so "*" lets no site act as a signed-in user.
 	CORSOrigins []string
+	// Limits are the per-user fair-use limits (LEPUS_RATE_LIMIT,
+	// LEPUS_RATE_BURST, LEPUS_MAX_IN_FLIGHT); see LimitsConfig.
+	Limits LimitsConfig
 
 	Kling     KlingConfig
 	LLM       LLMConfig
@@ -152,7 +185,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.BlobURL = getenv("LEPUS_BLOB_URL")
 	c.PublicURL = getenv("LEPUS_PUBLIC_URL")
 	c.JWTSecret = getenv("LEPUS_JWT_SECRET")
+	c.AdminToken = getenv("LEPUS_ADMIN_TOKEN")
 	c.LogLevel = getenv("LEPUS_LOG_LEVEL")
+	c.LogFormat = getenv("LEPUS_LOG_FORMAT")
+	c.MetricsAddr = getenv("LEPUS_METRICS_ADDR")
 	c.DebugAddr = getenv("LEPUS_DEBUG_ADDR")
 	c.Kling.AccessKey = getenv("KLING_ACCESS_KEY")
 	c.Kling.SecretKey = getenv("KLING_SECRET_KEY")
@@ -173,6 +209,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	} else {
 		c.AllowPrivateURLs = c.SandboxMode()
 	}
+	devSignIn, err := parseBool("LEPUS_CONSOLE_DEV_SIGNIN", getenv)
+	errs = append(errs, err)
 	c.StartingCredits, err = parseInt("LEPUS_STARTING_CREDITS", getenv)
 	errs = append(errs, err)
 	c.Workers, err = parseInt("LEPUS_WORKERS", getenv)
@@ -191,15 +229,26 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	errs = append(errs, err)
 	c.RetryBase, err = parseDuration("LEPUS_RETRY_BASE", getenv)
 	errs = append(errs, err)
+	c.WebhookRetryBase, err = parseDuration("LEPUS_WEBHOOK_RETRY_BASE", getenv)
+	errs = append(errs, err)
 	c.ShutdownGrace, err = parseDuration("LEPUS_SHUTDOWN_GRACE", getenv)
+	errs = append(errs, err)
+	c.EventsRecheck, err = parseDuration("LEPUS_EVENTS_RECHECK", getenv)
 	errs = append(errs, err)
 	c.Costs, err = parseCosts(getenv("LEPUS_COSTS"))
 	errs = append(errs, err)
 	c.CORSOrigins = parseOrigins(getenv("LEPUS_CORS_ORIGINS"))
+	c.Limits, err = limitsFromEnv(getenv)
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
 	c = c.WithDefaults()
+	if devSignIn != nil {
+		c.ConsoleDevSignIn = *devSignIn
+	} else {
+		c.ConsoleDevSignIn = c.SandboxMode() && loopbackAddr(c.Addr)
+	}
 	return c, c.Validate()
 }
 
@@ -217,10 +266,18 @@ func (c Config) WithDefaults() Config {
 	c.Workers = cmp.Or(c.Workers, 50)
 	c.FetchPollInterval = cmp.Or(c.FetchPollInterval, time.Second)
 	c.RetryBase = cmp.Or(c.RetryBase, time.Second)
+	c.WebhookRetryBase = cmp.Or(c.WebhookRetryBase, 5*time.Second)
 	c.ShutdownGrace = cmp.Or(c.ShutdownGrace, 20*time.Second)
+	if c.EventsRecheck == 0 {
+		c.EventsRecheck = 2 * time.Second
+		if c.IsPostgres() {
+			c.EventsRecheck = 10 * time.Second // NOTIFY wakes streams; this is the safety net
+		}
+	}
 	c.JobTimeout = cmp.Or(c.JobTimeout, 5*time.Minute)
 	c.RescueAfter = cmp.Or(c.RescueAfter, c.JobTimeout+time.Minute)
 	c.LogLevel = cmp.Or(c.LogLevel, "info")
+	c.LogFormat = cmp.Or(c.LogFormat, "text")
 	c.Kling.BaseURL = strings.TrimRight(cmp.Or(c.Kling.BaseURL, "https://api-singapore.klingai.com"), "/")
 	c.Ark.BaseURL = strings.TrimRight(cmp.Or(c.Ark.BaseURL, "https://ark.cn-beijing.volces.com/api/v3"), "/")
 	c.Ark.Model = cmp.Or(c.Ark.Model, "doubao-seedream-4-0-250828")
@@ -230,6 +287,7 @@ func (c Config) WithDefaults() Config {
 	}
 	c.Kling.VideoSlots = cmp.Or(c.Kling.VideoSlots, 10)
 	c.Kling.ImageSlots = cmp.Or(c.Kling.ImageSlots, 10)
+	c.Limits = c.Limits.withDefaults()
 	costs := DefaultCosts()
 	for k, v := range c.Costs {
 		costs[k] = v
@@ -246,6 +304,12 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		errs = append(errs, fmt.Errorf("LEPUS_PUBLIC_URL: %q is not an absolute http(s) URL", c.PublicURL))
+	}
+	if c.AdminToken != "" && (len(c.AdminToken) < 16 || strings.ContainsFunc(c.AdminToken, unicode.IsSpace)) {
+		errs = append(errs, errors.New("LEPUS_ADMIN_TOKEN: must be at least 16 characters with no spaces"))
+	}
+	if c.ConsoleDevSignIn && !c.SandboxMode() {
+		errs = append(errs, errors.New("LEPUS_CONSOLE_DEV_SIGNIN: the developer sign-in exists only in sandbox mode (no KLING keys)"))
 	}
 	if (c.Kling.AccessKey == "") != (c.Kling.SecretKey == "") {
 		errs = append(errs, errors.New("KLING_ACCESS_KEY and KLING_SECRET_KEY: set both, or neither for the sandbox"))
@@ -272,12 +336,34 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("LEPUS_RESCUE_AFTER: must be at least LEPUS_JOB_TIMEOUT"))
 	}
 	errs = append(errs, validateOrigins(c.CORSOrigins))
+	errs = append(errs, c.Limits.validate())
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("LEPUS_LOG_LEVEL: %q is not debug|info|warn|error", c.LogLevel))
 	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("LEPUS_LOG_FORMAT: %q is not text|json", c.LogFormat))
+	}
+	if _, _, err := net.SplitHostPort(c.MetricsAddr); c.MetricsAddr != "" && err != nil {
+		errs = append(errs, fmt.Errorf("LEPUS_METRICS_ADDR: %q is not host:port", c.MetricsAddr))
+	}
 	return errors.Join(errs...)
+}
+
+// loopbackAddr reports whether the listen address addr is reachable only
+// from this machine: localhost or a loopback IP. ":8080" and "0.0.0.0:8080"
+// listen on every interface; any other name might resolve anywhere.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func parseInt(name string, getenv func(string) string) (int, error) {
@@ -379,5 +465,5 @@ func parseCosts(v string) (map[string]int, error) {
 		}
 		out[strings.TrimSpace(k)] = cost
 	}
-	return out, nil
+	return out, checkCostKeys(out)
 }

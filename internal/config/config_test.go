@@ -66,6 +66,8 @@ func TestFromEnv_Errors(t *testing.T) {
 		{"NoVideoSlots", map[string]string{"KLING_VIDEO_SLOTS": "0"}, "KLING_VIDEO_SLOTS"},
 		{"RescueBeforeTimeout", map[string]string{"LEPUS_JOB_TIMEOUT": "10m", "LEPUS_RESCUE_AFTER": "1m"}, "LEPUS_RESCUE_AFTER"},
 		{"BadLogLevel", map[string]string{"LEPUS_LOG_LEVEL": "loud"}, "LEPUS_LOG_LEVEL"},
+		{"BadLogFormat", map[string]string{"LEPUS_LOG_FORMAT": "yaml"}, "LEPUS_LOG_FORMAT"},
+		{"BadMetricsAddr", map[string]string{"LEPUS_METRICS_ADDR": "9090"}, "LEPUS_METRICS_ADDR"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

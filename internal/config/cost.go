@@ -1,5 +1,12 @@
 package config
 
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
 // DefaultCosts is the credit cost table. workflows.md gives figures only for
 // the enhance-style capabilities; the rest are Lepus's defaults, scaled to
 // the provider work they buy (an image ≈ 2–4, a 5 s video ≈ 10). Keys are
@@ -27,4 +34,40 @@ func DefaultCosts() map[string]int {
 		"avatar_confirm_portraits": 10, // four candidate portraits
 		"avatar_angle":             2,  // per reference angle
 	}
+}
+
+// checkCostKeys refuses a LEPUS_COSTS key that is not in the cost table: a
+// misspelt key ("faceswap=2") would otherwise change nothing, silently.
+func checkCostKeys(costs map[string]int) error {
+	valid := DefaultCosts()
+	var unknown []string
+	for k := range costs {
+		if _, ok := valid[k]; !ok {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	sort.Strings(unknown)
+	keys := make([]string, 0, len(valid))
+	for k := range valid {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	noun := "key"
+	if len(unknown) > 1 {
+		noun = "keys"
+	}
+	return fmt.Errorf("LEPUS_COSTS: unknown %s %s; valid keys: %s",
+		noun, quoteAll(unknown), strings.Join(keys, ", "))
+}
+
+// quoteAll quotes and joins keys as they appear in an error message.
+func quoteAll(keys []string) string {
+	q := make([]string, len(keys))
+	for i, k := range keys {
+		q[i] = strconv.Quote(k)
+	}
+	return strings.Join(q, ", ")
 }

@@ -100,6 +100,11 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 // MaxBytes.
 func (c *Client) HTTPClient() *http.Client { return c.http }
 
+// AllowPrivate reports whether the client may reach private addresses
+// (Config.AllowPrivate), for checks that follow the same rule (plain-http
+// webhook URLs).
+func (c *Client) AllowPrivate() bool { return c.cfg.AllowPrivate }
+
 // Response is a successful (2xx) response whose body the caller streams.
 type Response struct {
 	// Body is limited to Config.MaxBytes; the caller must close it.

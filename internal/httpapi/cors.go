@@ -30,7 +30,7 @@ func CORS(origins []string) func(http.Handler) http.Handler {
 		AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
 		AllowedHeaders: []string{"Authorization", "Content-Type", "Idempotency-Key", "Prefer", "X-Request-Id",
 			"Last-Event-ID", "Cache-Control", "Range", "If-None-Match", "If-Modified-Since"},
-		ExposedHeaders: []string{"Location", "Idempotent-Replayed", "Retry-After", "Content-Disposition", "Content-Range"},
+		ExposedHeaders: []string{"Location", "Idempotent-Replayed", "Retry-After", "Content-Disposition", "Content-Range", "X-Request-Id"},
 		MaxAge:         600, // seconds; Chrome caps it at 2 hours, Firefox at 24
 	})
 	return func(next http.Handler) http.Handler {

@@ -20,6 +20,7 @@ var statusOf = map[string]int{
 	lepus.ECredits:     http.StatusPaymentRequired,
 	lepus.EAuth:        http.StatusUnauthorized,
 	lepus.EUnavailable: http.StatusServiceUnavailable,
+	lepus.ELimit:       http.StatusTooManyRequests,
 }
 
 // retryAfterSeconds is the Retry-After sent with every 503: long enough for
@@ -40,9 +41,10 @@ const statusClientClosedRequest = 499
 // are logged and never shown to the client; an outage is logged at WARN
 // (nothing is broken in Lepus itself) and answered 503 with Retry-After; a
 // request the client gave up on (its context canceled) is logged at DEBUG.
-func problem(log *slog.Logger, err error) error {
+// ctx is the request's: its lines carry the request id (logging.New).
+func problem(ctx context.Context, log *slog.Logger, err error) error {
 	if errors.Is(err, context.Canceled) {
-		log.Debug("request canceled: the client went away", "error", err)
+		log.DebugContext(ctx, "request canceled: the client went away", "error", err)
 		return huma.NewError(statusClientClosedRequest, "client closed request")
 	}
 	code := lepus.ErrorCode(err)
@@ -51,7 +53,7 @@ func problem(log *slog.Logger, err error) error {
 		if le := (*lepus.Error)(nil); errors.As(err, &le) && le.Message != "" {
 			detail = le.Message // which part: the database, file storage
 		}
-		log.Warn("dependency unavailable", "detail", detail, "error", err)
+		log.WarnContext(ctx, "dependency unavailable", "detail", detail, "error", err)
 		return huma.ErrorWithHeaders(
 			huma.NewError(http.StatusServiceUnavailable, detail+"; try again shortly"),
 			http.Header{"Retry-After": {strconv.Itoa(retryAfterSeconds)}},
@@ -66,6 +68,6 @@ func problem(log *slog.Logger, err error) error {
 			return huma.NewError(status, le.Message)
 		}
 	}
-	log.Error("internal error", "error", err)
+	log.ErrorContext(ctx, "internal error", "error", err)
 	return huma.Error500InternalServerError("internal error")
 }

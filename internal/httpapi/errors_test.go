@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,7 +21,7 @@ func TestProblem_Unavailable(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	cause := fmt.Errorf("begin: dial tcp 10.0.0.7:5432: %w", syscall.ECONNREFUSED)
-	err := problem(log, &lepus.Error{Code: lepus.EUnavailable, Message: "the database is unavailable", Err: cause})
+	err := problem(context.Background(), log, &lepus.Error{Code: lepus.EUnavailable, Message: "the database is unavailable", Err: cause})
 
 	var se huma.StatusError
 	if !errors.As(err, &se) || se.GetStatus() != http.StatusServiceUnavailable {
@@ -34,7 +35,7 @@ func TestProblem_Unavailable(t *testing.T) {
 		t.Fatalf("detail %q, want %q", msg, want)
 	}
 	// An outage of another part says which.
-	err = problem(slog.New(slog.DiscardHandler), &lepus.Error{Code: lepus.EUnavailable, Message: "file storage is unavailable", Err: cause})
+	err = problem(context.Background(), slog.New(slog.DiscardHandler), &lepus.Error{Code: lepus.EUnavailable, Message: "file storage is unavailable", Err: cause})
 	if !errors.As(err, &se) || se.Error() != "file storage is unavailable; try again shortly" {
 		t.Fatalf("storage outage detail %q", se.Error())
 	}
@@ -58,7 +59,7 @@ func TestProblem_Kinds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var se huma.StatusError
-			if err := problem(log, tc.err); !errors.As(err, &se) || se.GetStatus() != tc.want {
+			if err := problem(context.Background(), log, tc.err); !errors.As(err, &se) || se.GetStatus() != tc.want {
 				t.Fatalf("problem(%v) = %v, want %d", tc.err, err, tc.want)
 			}
 		})

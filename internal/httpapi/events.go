@@ -27,10 +27,6 @@ type ProgressEvent struct {
 	Step     string `json:"step"`
 }
 
-// eventsRecheck bounds how stale a stream can be when the change happened
-// in another process (the in-process hub only sees this one).
-const eventsRecheck = 2 * time.Second
-
 // eventsKeepAlive is how long a stream may stay silent: past it the
 // current progress is sent again, so proxies do not drop an idle stream.
 const eventsKeepAlive = 15 * time.Second
@@ -40,21 +36,28 @@ func registerEvents(api huma.API, h *handlers) {
 		OperationID: "task-events", Method: http.MethodGet, Path: "/tasks/{id}/events",
 		Summary: "Stream a task's status, progress and asset events until it ends (SSE)",
 		Tags:    []string{"Tasks"}, Security: secured, Errors: []int{401, 404},
+		Description: "Server-sent events about one task: a status event first, then status, progress and asset events " +
+			"as they happen, until the task ends. Works whichever API process you reach; reconnect to resume. " +
+			"An idle stream repeats the progress every 15 seconds so that proxies keep it open.",
 	}, map[string]any{
 		"status":   StatusEvent{},
 		"progress": ProgressEvent{},
 		"asset":    AssetView{},
 	}, func(ctx context.Context, in *taskIDInput, send sse.Sender) {
 		user := userID(ctx)
+		// Subscribed before the first read, so a change committed in between
+		// still wakes the stream.
+		wake, stop := h.app.Hub.Subscribe(in.ID)
+		defer stop()
 		t, err := h.app.GetTask(ctx, user, in.ID)
 		if err != nil {
 			// Headers are already sent for SSE; an error event is the best we can do.
 			_ = send(sse.Message{Data: StatusEvent{TaskID: in.ID, Status: "", Error: &lepus.TaskError{Code: "not_found", Message: "task not found"}}})
 			return
 		}
-		wake, stop := h.app.Hub.Subscribe(t.ID)
-		defer stop()
-		tick := time.NewTicker(eventsRecheck)
+		// The hub wakes the stream on each change, whichever process made
+		// it; the ticker is the safety net for a wake-up that never came.
+		tick := time.NewTicker(h.app.Hub.RecheckInterval())
 		defer tick.Stop()
 
 		var last *lepus.Task

@@ -124,7 +124,7 @@ func TestProblem_ClientGone(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	err := problem(log, &wrapped{context.Canceled})
+	err := problem(context.Background(), log, &wrapped{context.Canceled})
 	var p struct{ Status int }
 	data, _ := json.Marshal(err)
 	_ = json.Unmarshal(data, &p)
@@ -175,7 +175,7 @@ func TestCORS(t *testing.T) {
 		}
 		resp = actual(h, "https://anything.example")
 		if resp.StatusCode != http.StatusAccepted || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
-			resp.Header.Get("Access-Control-Expose-Headers") != "Location, Idempotent-Replayed, Retry-After, Content-Disposition, Content-Range" {
+			resp.Header.Get("Access-Control-Expose-Headers") != "Location, Idempotent-Replayed, Retry-After, Content-Disposition, Content-Range, X-Request-Id" {
 			t.Fatalf("actual %d %v", resp.StatusCode, resp.Header)
 		}
 	})

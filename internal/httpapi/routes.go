@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"cmp"
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/lepus-ai/lepus/internal/app"
 	"github.com/lepus-ai/lepus/internal/auth"
+	"github.com/lepus-ai/lepus/internal/console"
+	"github.com/lepus-ai/lepus/internal/metrics"
 	"github.com/lepus-ai/lepus/internal/workflow"
 )
 
@@ -24,12 +27,28 @@ type Deps struct {
 	Version string
 	// Extra mounts additional plain handlers (the provider sandbox) by pattern.
 	Extra map[string]http.Handler
+	// Admin is the admin area (the River UI at /admin/river); nil: none.
+	Admin *Admin
+	// Metrics are counted per request and served at GET /metrics; nil: none.
+	Metrics *metrics.Metrics
 	// Closing, when closed, ends every open event stream at once (the server
 	// is shutting down; clients reconnect to another process).
 	Closing <-chan struct{}
 	// UploadTimeout bounds how long the body of an upload may take to
 	// arrive; past it the upload is answered 408. Default 2 minutes.
 	UploadTimeout time.Duration
+	// RateLimit is each user's request rate (LEPUS_RATE_LIMIT,
+	// LEPUS_RATE_BURST); zero: no limit.
+	RateLimit RateLimit
+	// PublicURL is the OpenAPI document's servers entry (LEPUS_PUBLIC_URL);
+	// empty: "/", the server the document was fetched from.
+	PublicURL string
+	// ConsoleDevSignIn serves the console's developer sign-in, in sandbox
+	// mode only (config.Config.ConsoleDevSignIn).
+	ConsoleDevSignIn bool
+	// Migrated reports whether the database schema is current, for
+	// /readyz; nil: Lepus's own tables are checked.
+	Migrated func(context.Context) error
 }
 
 // NewHandler returns the whole HTTP surface. Every route is listed here.
@@ -40,11 +59,12 @@ func NewHandler(d Deps) http.Handler {
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
 	}
+	configureOpenAPI(&cfg, d.PublicURL)
 	api := humago.New(mux, cfg)
 	h := &handlers{app: d.App, log: d.Logger, version: d.Version, closing: d.Closing,
-		uploadTimeout: cmp.Or(d.UploadTimeout, 2*time.Minute)}
+		uploadTimeout: cmp.Or(d.UploadTimeout, 2*time.Minute), migrated: d.Migrated}
 	// Authentication first: a body is read only for a known caller.
-	api.UseMiddleware(authMiddleware(api, d.Auth), bodyDeadline(api))
+	api.UseMiddleware(authMiddleware(api, d.Auth), noteUser, rateLimit(api, newUserLimiter(d.RateLimit, time.Now)), bodyDeadline(api))
 
 	registerHealth(api, h)
 	registerUploads(api, h)
@@ -87,11 +107,19 @@ func NewHandler(d Deps) http.Handler {
 	registerCallbacks(api, h)
 	registerEvents(api, h)
 	registerAvatars(api, h)
+	registerWebhooks(api, h)
 
+	registerDocs(mux)
+	pruneSchemas(api.OpenAPI()) // after the last huma operation
+
+	mountAdmin(mux, d.Admin)
+	mountMetrics(mux, d.Metrics, d.Logger)
+	mux.Handle(console.Prefix, console.Handler(console.Config{Signer: d.Auth, Logger: d.Logger, PublicURL: d.PublicURL,
+		DevSignIn: d.ConsoleDevSignIn && d.App != nil && d.App.Mode == "sandbox"}))
 	for pattern, handler := range d.Extra {
 		mux.Handle(pattern, handler)
 	}
-	return secureHeaders(recoverer(d.Logger, mux))
+	return observe(d.Logger, d.Metrics, secureHeaders(recoverer(d.Logger, mux)))
 }
 
 // handlers carries the dependencies every handler shares.
@@ -102,6 +130,7 @@ type handlers struct {
 	closing <-chan struct{} // nil: never
 	// uploadTimeout is the upload operation's BodyReadTimeout.
 	uploadTimeout time.Duration
+	migrated      func(context.Context) error // nil: Lepus's tables only
 }
 
 // secured marks an operation as needing a bearer token.
@@ -115,7 +144,7 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
+				log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
 				w.Header().Set("Content-Type", "application/problem+json")
 				w.WriteHeader(http.StatusInternalServerError)
 				_, _ = w.Write([]byte(`{"title":"Internal Server Error","status":500,"detail":"internal error"}`))

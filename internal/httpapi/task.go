@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"reflect"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -16,12 +17,35 @@ type TaskOutput struct {
 	Status   int
 	Location string `header:"Location"`
 	Replayed string `header:"Idempotent-Replayed"`
-	Body     TaskView
+	// PreferenceApplied is "wait=N" when a create honoured Prefer: wait.
+	PreferenceApplied string `header:"Preference-Applied"`
+	Body              TaskView
 }
 
 type createInput[R any] struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Send the same key with the same body to get the same task back instead of a second one."`
-	Body           R
+	PreferHeader
+	Body createBody[R]
+}
+
+// withReplayResponse adds the 200 of an idempotent replay to a create's
+// responses: the same Idempotency-Key and body answer the task the first
+// request made.
+func withReplayResponse(api huma.API, responses map[string]*huma.Response) map[string]*huma.Response {
+	if responses == nil {
+		responses = map[string]*huma.Response{}
+	}
+	responses["200"] = &huma.Response{
+		Description: "A replay: this Idempotency-Key and body already started a task; the body is that task as it is now.",
+		Headers: map[string]*huma.Param{
+			"Location":            {Schema: &huma.Schema{Type: "string"}, Description: "The task's URL path."},
+			"Idempotent-Replayed": {Schema: &huma.Schema{Type: "string", Enum: []any{"true"}}, Description: "true: no new task was started."},
+		},
+		Content: map[string]*huma.MediaType{"application/json": {
+			Schema: api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[TaskView](), true, "TaskView"),
+		}},
+	}
+	return responses
 }
 
 // registerCreate registers POST path for a workflow whose request type is R.
@@ -33,17 +57,26 @@ func registerCreate[R any, PR interface {
 		OperationID: opID, Method: http.MethodPost, Path: path,
 		Summary: summary, Tags: []string{"Workflows"}, Security: secured,
 		DefaultStatus: http.StatusAccepted, MaxBodyBytes: 64 << 10,
-		Errors: []int{400, 401, 402, 409, 413, 422},
+		Errors: []int{400, 401, 402, 409, 413, 422, 429}, Responses: withReplayResponse(api, createdResponse(api)),
+		Description: "Starts a " + taskType + " task and answers 202 with it: follow it with GET /tasks/{id} or its event stream. " +
+			"Its cost in credits is debited now and refunded if the task fails or is canceled; a short balance is a 402. " +
+			"Inputs given as URLs may be uploads (POST /uploads) or public http(s) URLs. " +
+			"With an Idempotency-Key, the same key and body again answer 200 with the same task and Idempotent-Replayed: true " +
+			"(nothing new is started or paid); the same key with another body is a 409.",
 	}, func(ctx context.Context, in *createInput[R]) (*TaskOutput, error) {
 		t, created, err := h.app.CreateTask(ctx, app.CreateTaskParams{
-			UserID: userID(ctx), Type: taskType, Request: PR(&in.Body), IdempotencyKey: in.IdempotencyKey,
+			UserID: userID(ctx), Type: taskType, Request: PR(&in.Body.Request), IdempotencyKey: in.IdempotencyKey,
+			Webhook: in.Body.Hook.app(),
 		})
 		if err != nil {
-			return nil, problem(h.log, err)
+			return nil, problem(ctx, h.log, err)
 		}
 		out := &TaskOutput{Status: http.StatusAccepted, Location: "/tasks/" + t.ID, Body: taskView(h.app, t)}
 		if !created {
 			out.Status, out.Replayed = http.StatusOK, "true"
+		}
+		if in.wait > 0 {
+			return h.answerWait(ctx, out, t, created, in.wait)
 		}
 		return out, nil
 	})
@@ -71,10 +104,12 @@ func registerTasks(api huma.API, h *handlers) {
 	huma.Register(api, huma.Operation{
 		OperationID: "get-task", Method: http.MethodGet, Path: "/tasks/{id}",
 		Summary: "Get a task", Tags: []string{"Tasks"}, Security: secured, Errors: []int{401, 404},
+		Description: "The task as it is now: status, progress, the current step, its assets once completed, " +
+			"its error once failed, and what it cost. Only its owner can read it; to anyone else it is a 404.",
 	}, func(ctx context.Context, in *taskIDInput) (*TaskOutput, error) {
 		t, err := h.app.GetTask(ctx, userID(ctx), in.ID)
 		if err != nil {
-			return nil, problem(h.log, err)
+			return nil, problem(ctx, h.log, err)
 		}
 		return &TaskOutput{Status: http.StatusOK, Body: taskView(h.app, t)}, nil
 	})
@@ -82,12 +117,14 @@ func registerTasks(api huma.API, h *handlers) {
 	huma.Register(api, huma.Operation{
 		OperationID: "list-tasks", Method: http.MethodGet, Path: "/tasks",
 		Summary: "List your tasks, newest first", Tags: []string{"Tasks"}, Security: secured, Errors: []int{401, 422},
+		Description: "Your tasks, newest first, optionally only those of one status or type. " +
+			"A page holds up to limit tasks; pass next_cursor as cursor to get the next page, until next_cursor is empty.",
 	}, func(ctx context.Context, in *listInput) (*listOutput, error) {
 		tasks, next, err := h.app.ListTasks(ctx, &lepus.TaskListParams{
 			UserID: userID(ctx), Status: lepus.TaskStatus(in.Status), Type: in.Type, Cursor: in.Cursor, Limit: in.Limit,
 		})
 		if err != nil {
-			return nil, problem(h.log, err)
+			return nil, problem(ctx, h.log, err)
 		}
 		out := &listOutput{}
 		out.Body.Tasks = make([]TaskView, 0, len(tasks))
@@ -102,10 +139,12 @@ func registerTasks(api huma.API, h *handlers) {
 		OperationID: "cancel-task", Method: http.MethodPost, Path: "/tasks/{id}/cancel",
 		Summary: "Cancel a task that has not ended; its credits are refunded", Tags: []string{"Tasks"},
 		Security: secured, Errors: []int{401, 404, 409},
+		Description: "Stops a pending or processing task: work in progress at the provider is abandoned and the task's " +
+			"credits are refunded once. Answers the canceled task; a task that has already ended is a 409.",
 	}, func(ctx context.Context, in *taskIDInput) (*TaskOutput, error) {
 		t, err := h.app.CancelTask(ctx, userID(ctx), in.ID)
 		if err != nil {
-			return nil, problem(h.log, err)
+			return nil, problem(ctx, h.log, err)
 		}
 		return &TaskOutput{Status: http.StatusOK, Body: taskView(h.app, t)}, nil
 	})

@@ -44,14 +44,17 @@ func registerUploads(api huma.API, h *handlers) {
 		Summary: "Upload an image, video or audio file to use as a workflow input", Tags: []string{"Uploads"}, Security: secured,
 		DefaultStatus: http.StatusCreated, MaxBodyBytes: app.MaxUploadBytes + 1<<20, BodyReadTimeout: h.uploadTimeout,
 		Errors: []int{401, 408, 413, 422},
+		Description: "Stores one file (multipart field file) and answers 201 with what was measured from its data: kind, " +
+			"format, size, and pixels or duration. Use its url as a workflow input. The type is read from the content, " +
+			"not from the file name; a file that is not what it claims, too large or too long is a 422 naming the field.",
 	}, func(ctx context.Context, in *uploadInput) (*uploadOutput, error) {
 		f := in.RawBody.Data().File
 		if !f.IsSet {
-			return nil, problem(h.log, lepus.FieldErrorf("body.file", "is required"))
+			return nil, problem(ctx, h.log, lepus.FieldErrorf("body.file", "is required"))
 		}
 		up, err := h.app.CreateUpload(ctx, userID(ctx), f)
 		if err != nil {
-			return nil, problem(h.log, err)
+			return nil, problem(ctx, h.log, err)
 		}
 		return &uploadOutput{Body: UploadView{ID: up.ID, URL: h.app.UploadURL(up.ID), Kind: up.Kind, Format: up.Format,
 			Mime: up.Mime, Bytes: up.Bytes, Width: up.Width, Height: up.Height, DurationS: up.DurationS}}, nil
@@ -60,10 +63,13 @@ func registerUploads(api huma.API, h *handlers) {
 	huma.Register(api, huma.Operation{
 		OperationID: "get-upload-content", Method: http.MethodGet, Path: "/uploads/{id}",
 		Summary: "Download an upload (public: the id is the secret)", Tags: []string{"Uploads"}, Errors: []int{404},
+		Security: public,
+		Description: "The uploaded file as stored. It needs no token, so that providers can fetch it: the unguessable id " +
+			"is the credential. Range requests are supported.",
 	}, func(ctx context.Context, in *contentInput) (*huma.StreamResponse, error) {
 		up, rd, err := h.app.OpenUpload(ctx, in.ID)
 		if err != nil {
-			return nil, problem(h.log, err)
+			return nil, problem(ctx, h.log, err)
 		}
 		return &huma.StreamResponse{Body: func(hctx huma.Context) {
 			defer rd.Close()

@@ -28,6 +28,25 @@ type TaskView struct {
 	UpdatedAt       time.Time         `json:"updated_at"`
 	StartedAt       *time.Time        `json:"started_at"`
 	FinishedAt      *time.Time        `json:"finished_at"`
+	URLs            TaskURLs          `json:"urls" doc:"Where to read, cancel and watch the task."`
+	// Webhook fields: see webhook.go.
+	Webhook             string                `json:"webhook,omitempty" doc:"Where the task's events are posted."`
+	WebhookEventsFilter []string              `json:"webhook_events_filter,omitempty" doc:"The events posted."`
+	WebhookDeliveries   []WebhookDeliveryView `json:"webhook_deliveries,omitempty" doc:"Every delivery attempt so far, oldest first."`
+}
+
+// TaskURLs are a task's links, absolute, on the same base as asset URLs:
+// LEPUS_PUBLIC_URL, or else the address the server listens on. Never the
+// request's Host header, which the client controls.
+type TaskURLs struct {
+	Get    string `json:"get" doc:"GET: the task."`
+	Cancel string `json:"cancel" doc:"POST: cancel the task."`
+	Events string `json:"events" doc:"GET: the task's event stream (SSE)."`
+}
+
+func taskURLs(base, id string) TaskURLs {
+	get := base + "/tasks/" + id
+	return TaskURLs{Get: get, Cancel: get + "/cancel", Events: get + "/events"}
 }
 
 // StageView is one provider call of a task.
@@ -66,8 +85,10 @@ func taskView(svc *app.Service, t *lepus.Task) TaskView {
 		Assets: []AssetView{}, Effective: map[string]any{}, ProviderTaskIDs: map[string]string{},
 		Notes: append([]string{}, t.Notes...), Cost: t.Cost,
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, StartedAt: t.StartedAt, FinishedAt: t.FinishedAt,
+		URLs: taskURLs(svc.PublicURL, t.ID),
 	}
 	_ = json.Unmarshal(t.Input, &v.Input)
+	addWebhookView(&v, t)
 	v.Stages = make([]StageView, 0, len(t.Stages))
 	for _, st := range t.Stages {
 		v.Stages = append(v.Stages, StageView{Name: st.Name, Phase: st.Phase, Provider: st.Provider, Model: st.Model,

@@ -111,11 +111,11 @@ func (e *Engine) Run(ctx context.Context, taskID string, attempt, maxAttempts in
 	}
 	def := e.Workflows.Get(t.Type)
 	if def == nil {
-		r := &run{e: e, t: t, log: e.Logger.With("task_id", t.ID)}
+		r := &run{e: e, t: t, log: e.Logger.With("task_id", t.ID, "request_id", t.RequestID)}
 		return r.fail(ctx, lepus.TaskError{Code: "internal", Message: fmt.Sprintf("this server does not know task type %q", t.Type)})
 	}
 	r := &run{e: e, def: def, t: t, attempt: attempt, last: attempt >= maxAttempts,
-		log: e.Logger.With("task_id", t.ID, "task_type", t.Type, "attempt", attempt)}
+		log: e.Logger.With("task_id", t.ID, "task_type", t.Type, "attempt", attempt, "request_id", t.RequestID)}
 	err = r.advance(ctx)
 	return r.settle(ctx, err)
 }

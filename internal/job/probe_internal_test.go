@@ -8,7 +8,7 @@ import (
 
 	"github.com/lepus-ai/lepus/internal/blob"
 	"github.com/lepus-ai/lepus/internal/lepus"
-	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/media/synth"
 	"github.com/lepus-ai/lepus/internal/sample"
 	"github.com/lepus-ai/lepus/internal/testutil/s3rver"
 )
@@ -20,7 +20,7 @@ import (
 func TestProbeVideo(t *testing.T) {
 	var mp4 bytes.Buffer
 	img := sample.Portrait(sample.Palettes[1], 480, 320)
-	if err := media.WriteMP4(&mp4, img, 2.5, media.MP4Options{MaxSide: 480}); err != nil {
+	if err := synth.WriteMP4(&mp4, img, 2.5, synth.MP4Options{MaxSide: 480}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {

@@ -114,7 +114,8 @@ func NewClient(db *sql.DB, workers *river.Workers, cfg QueueConfig) (*Client, *W
 		poll := cmp.Or(cfg.FetchPollInterval, time.Second)
 		rc.FetchPollInterval = poll
 		rc.FetchCooldown = min(poll, fetchCooldown)
-		rc.Queues = map[string]river.QueueConfig{QueueName: {MaxWorkers: cfg.Workers}}
+		rc.Queues = map[string]river.QueueConfig{QueueName: {MaxWorkers: cfg.Workers},
+			WebhookQueue: {MaxWorkers: WebhookWorkers}}
 		rc.PeriodicJobs = []*river.PeriodicJob{periodicSweep()}
 	}
 	d := driver(db, cfg)

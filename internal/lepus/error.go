@@ -18,6 +18,9 @@ const (
 	// EUnavailable means a dependency (the database) cannot be reached right
 	// now; the same request may succeed when retried: 503 with Retry-After.
 	EUnavailable = "unavailable"
+	// ELimit means the caller is over a fair-use limit (its request rate or
+	// its tasks in flight): 429.
+	ELimit = "limit"
 )
 
 // Error is a domain error with a kind and a message safe to show a client.

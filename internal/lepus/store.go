@@ -21,7 +21,8 @@ type Store interface {
 	// task and calls Enqueue with the same transaction so the queue job
 	// commits with the row. When the key was seen before with the same
 	// request hash it returns that task and created=false; with another hash
-	// it returns EConflict.
+	// it returns EConflict. With MaxInFlight set, a user already at the cap
+	// gets ELimit (a replay of a known key is answered regardless).
 	TaskCreate(ctx context.Context, p *TaskCreateParams) (task *Task, created bool, err error)
 	// TaskGet returns a task with its assets, or ENotFound.
 	TaskGet(ctx context.Context, id string) (*Task, error)
@@ -98,6 +99,15 @@ type Store interface {
 	// WaitDelete forgets a stage's wait (TaskFinish forgets all of a task's).
 	WaitDelete(ctx context.Context, taskID, stage string) error
 
+	// WebhookSecretGet returns the user's webhook signing secret, storing
+	// fresh (a newly made secret) first if the user has none.
+	WebhookSecretGet(ctx context.Context, userID, fresh string) (string, error)
+	// WebhookSecretSet replaces the user's signing secret (a rotation).
+	WebhookSecretSet(ctx context.Context, userID, secret string) error
+	// WebhookAttemptAdd records a webhook delivery attempt (shown on its
+	// task as WebhookAttempts).
+	WebhookAttemptAdd(ctx context.Context, a *WebhookAttempt) error
+
 	// ProcessBeat records that a job-running process is alive.
 	ProcessBeat(ctx context.Context, p *Process) error
 	// ProcessLive returns the ids of processes that beat within lapse.
@@ -135,6 +145,10 @@ type TaskCreateParams struct {
 	Grant int
 	// Enqueue inserts the queue job in tx and returns its id.
 	Enqueue func(ctx context.Context, tx *sql.Tx, t *Task) (jobID int64, err error)
+	// MaxInFlight, when above zero, caps the user's tasks in flight (pending
+	// or processing): a create that would exceed it is ELimit. The count is
+	// taken in the create transaction, so the cap holds across processes.
+	MaxInFlight int
 }
 
 // TaskListParams filter Store.TaskList. Empty fields do not filter.

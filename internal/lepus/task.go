@@ -68,6 +68,9 @@ type Task struct {
 	IdempotencyKey string
 	// RequestHash identifies the request body for idempotency checks.
 	RequestHash string
+	// RequestID is the X-Request-Id of the request that created the task
+	// (empty for tasks made before it was kept); its log lines carry it.
+	RequestID string
 	// JobID is the queue job that drives the task.
 	JobID      int64
 	CreatedAt  time.Time
@@ -76,6 +79,13 @@ type Task struct {
 	FinishedAt *time.Time
 	// Assets are the stored results; filled by reads, ignored by writes.
 	Assets []Asset
+	// WebhookURL, when set, receives the task's WebhookEvents (see
+	// webhook.go); both are written at create only.
+	WebhookURL    string
+	WebhookEvents []string
+	// WebhookAttempts are the delivery attempts so far, oldest first;
+	// filled by reads, ignored by writes.
+	WebhookAttempts []WebhookAttempt
 }
 
 // Stage phases. A stage moves submit → wait → collect → done; each move is

@@ -3,6 +3,8 @@ package media
 import (
 	"fmt"
 	"io"
+
+	"github.com/lepus-ai/lepus/internal/media/audioframe"
 )
 
 // Audio formats accepted by AudioDuration and MuxAudio; they are the
@@ -39,11 +41,11 @@ func AudioDuration(r io.ReadSeeker, format string) (float64, error) {
 	)
 	switch format {
 	case AudioMP3:
-		secs, err = mp3Duration(r)
+		secs, err = audioframe.MP3Duration(r)
 	case AudioWAV:
-		secs, err = wavDuration(r)
+		secs, err = audioframe.WAVDuration(r)
 	case AudioAAC:
-		secs, err = adtsDuration(r)
+		secs, err = audioframe.ADTSDuration(r)
 	default:
 		return 0, fmt.Errorf("audio duration: unknown format %q", format)
 	}

@@ -11,12 +11,14 @@ import (
 	"sync"
 	"testing"
 
-	samplegen "github.com/lepus-ai/lepus/internal/sample"
+	"github.com/lepus-ai/lepus/internal/sample"
+
+	"github.com/lepus-ai/lepus/internal/media/mediatest"
 )
 
 // bomb is one 10000x10000 bomb shared by the tests (building it takes a
 // moment of CPU).
-var bomb = sync.OnceValue(func() []byte { return samplegen.BombPNG(10000, 10000) })
+var bomb = sync.OnceValue(func() []byte { return sample.BombPNG(10000, 10000) })
 
 func TestBombPNG(t *testing.T) {
 	t.Parallel()
@@ -25,11 +27,11 @@ func TestBombPNG(t *testing.T) {
 	if len(data) > 200<<10 {
 		t.Fatalf("bomb is %d bytes; it should be a small file", len(data))
 	}
-	info, _, err := CheckImage(bytes.NewReader(samplegen.BombPNG(64, 48)), ImageRules{})
+	info, _, err := CheckImage(bytes.NewReader(sample.BombPNG(64, 48)), ImageRules{})
 	if err != nil || info.Width != 64 || info.Height != 48 {
 		t.Fatalf("a small image built like the bomb: %+v, %v", info, err)
 	}
-	if err := WithDecodedImage(context.Background(), samplegen.BombPNG(64, 48), func(image.Image, ImageInfo) error { return nil }); err != nil {
+	if err := WithDecodedImage(context.Background(), sample.BombPNG(64, 48), func(image.Image, ImageInfo) error { return nil }); err != nil {
 		t.Fatalf("a small image built like the bomb does not decode: %v", err)
 	}
 }
@@ -51,9 +53,9 @@ func TestCheckImage_ErrPixels(t *testing.T) {
 // cut short or damaged: CheckImage accepts them, a full decode does not.
 func truncated(t *testing.T) map[string][]byte {
 	t.Helper()
-	png := encodePNG(t, testPhoto(400, 300))
-	jpg := encodeJPEG(t, testPhoto(400, 300))
-	webp := solidWebP(400, 300, color.RGBA{1, 2, 3, 255})
+	png := mediatest.EncodePNG(t, mediatest.Photo(400, 300))
+	jpg := mediatest.EncodeJPEG(t, mediatest.Photo(400, 300))
+	webp := mediatest.SolidWebP(400, 300, color.RGBA{1, 2, 3, 255})
 	badWebP := append([]byte{}, webp...)
 	for i := 21 + 5; i < len(badWebP); i++ { // past the VP8L size fields
 		badWebP[i] = 0xFF
@@ -72,7 +74,7 @@ func TestWithDecodedImage(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		t.Parallel()
 		var got image.Rectangle
-		err := WithDecodedImage(context.Background(), encodeJPEG(t, testPhoto(320, 400)), func(img image.Image, info ImageInfo) error {
+		err := WithDecodedImage(context.Background(), mediatest.EncodeJPEG(t, mediatest.Photo(320, 400)), func(img image.Image, info ImageInfo) error {
 			if info.Format != "jpeg" || info.Width != 320 || info.Height != 400 {
 				t.Errorf("info %+v", info)
 			}
@@ -114,7 +116,7 @@ func TestWithDecodedImage(t *testing.T) {
 		t.Parallel()
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		err := WithDecodedImage(ctx, encodePNG(t, testPhoto(300, 300)), func(image.Image, ImageInfo) error { return nil })
+		err := WithDecodedImage(ctx, mediatest.EncodePNG(t, mediatest.Photo(300, 300)), func(image.Image, ImageInfo) error { return nil })
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("error = %v, want context.Canceled", err)
 		}
@@ -126,7 +128,7 @@ func TestWithDecodedImage(t *testing.T) {
 func TestWithDecodedImage_Slots(t *testing.T) {
 	t.Parallel()
 
-	data := encodePNG(t, testPhoto(300, 300))
+	data := mediatest.EncodePNG(t, mediatest.Photo(300, 300))
 	release := make(chan struct{})
 	held := make(chan struct{}, decodeSlots)
 	var wg sync.WaitGroup

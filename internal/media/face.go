@@ -52,7 +52,7 @@ func DetectFaces(img image.Image) (faces []image.Rectangle) {
 	if err != nil {
 		return nil
 	}
-	small := fitRGBA(img, detectMaxSide)
+	small := FitRGBA(img, detectMaxSide)
 	w, h := small.Rect.Dx(), small.Rect.Dy()
 	dets := classifier.RunCascade(pigo.CascadeParams{
 		MinSize:     max(20, min(w, h)/12),

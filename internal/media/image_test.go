@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/lepus-ai/lepus/internal/media/mediatest"
 )
 
 func TestCheckImage(t *testing.T) {
@@ -22,20 +24,20 @@ func TestCheckImage(t *testing.T) {
 		wantH      int
 		wantMsg    string
 	}{
-		{name: "OK_PNG", data: encodePNG(t, testPhoto(400, 300)), wantFormat: "png", wantW: 400, wantH: 300},
-		{name: "OK_JPEG", data: encodeJPEG(t, testPhoto(300, 600)), wantFormat: "jpeg", wantW: 300, wantH: 600},
-		{name: "OK_WebP", data: solidWebP(500, 320, color.RGBA{10, 200, 30, 255}), wantFormat: "webp", wantW: 500, wantH: 320},
-		{name: "OK_AspectExactlyAtLimit", data: encodePNG(t, solid(750, 300, color.RGBA{1, 2, 3, 255})), wantFormat: "png", wantW: 750, wantH: 300},
+		{name: "OK_PNG", data: mediatest.EncodePNG(t, mediatest.Photo(400, 300)), wantFormat: "png", wantW: 400, wantH: 300},
+		{name: "OK_JPEG", data: mediatest.EncodeJPEG(t, mediatest.Photo(300, 600)), wantFormat: "jpeg", wantW: 300, wantH: 600},
+		{name: "OK_WebP", data: mediatest.SolidWebP(500, 320, color.RGBA{10, 200, 30, 255}), wantFormat: "webp", wantW: 500, wantH: 320},
+		{name: "OK_AspectExactlyAtLimit", data: mediatest.EncodePNG(t, mediatest.Solid(750, 300, color.RGBA{1, 2, 3, 255})), wantFormat: "png", wantW: 750, wantH: 300},
 		{
-			name: "ErrTiny", data: encodePNG(t, testPhoto(200, 180)), wantRule: RuleMinSide, wantFormat: "png", wantW: 200, wantH: 180,
+			name: "ErrTiny", data: mediatest.EncodePNG(t, mediatest.Photo(200, 180)), wantRule: RuleMinSide, wantFormat: "png", wantW: 200, wantH: 180,
 			wantMsg: "image is 200x180 px; both sides must be at least 300 px",
 		},
-		{name: "ErrOneSideShort", data: encodeJPEG(t, testPhoto(400, 299)), wantRule: RuleMinSide, wantFormat: "jpeg", wantW: 400, wantH: 299},
+		{name: "ErrOneSideShort", data: mediatest.EncodeJPEG(t, mediatest.Photo(400, 299)), wantRule: RuleMinSide, wantFormat: "jpeg", wantW: 400, wantH: 299},
 		{
-			name: "ErrTooWide", data: encodePNG(t, solid(1000, 300, color.RGBA{9, 9, 9, 255})), wantRule: RuleAspect, wantFormat: "png", wantW: 1000, wantH: 300,
+			name: "ErrTooWide", data: mediatest.EncodePNG(t, mediatest.Solid(1000, 300, color.RGBA{9, 9, 9, 255})), wantRule: RuleAspect, wantFormat: "png", wantW: 1000, wantH: 300,
 			wantMsg: "aspect 3.33:1",
 		},
-		{name: "ErrTooTall", data: solidWebP(300, 751, color.RGBA{1, 1, 1, 255}), wantRule: RuleAspect, wantFormat: "webp", wantW: 300, wantH: 751},
+		{name: "ErrTooTall", data: mediatest.SolidWebP(300, 751, color.RGBA{1, 1, 1, 255}), wantRule: RuleAspect, wantFormat: "webp", wantW: 300, wantH: 751},
 		{name: "ErrNotAnImage", data: []byte("%PDF-1.7 this is a document, not a picture"), wantRule: RuleFormat, wantMsg: "not a JPEG, PNG or WebP"},
 		{name: "ErrEmpty", data: nil, wantRule: RuleFormat},
 		{name: "ErrGIF", data: []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;"), wantRule: RuleFormat},
@@ -115,7 +117,7 @@ func TestCheckImage_ErrSize(t *testing.T) {
 func TestCheckImage_ZeroRulesDisabled(t *testing.T) {
 	t.Parallel()
 
-	data := encodePNG(t, testPhoto(40, 10))
+	data := mediatest.EncodePNG(t, mediatest.Photo(40, 10))
 	info, _, err := CheckImage(bytes.NewReader(data), ImageRules{})
 	if err != nil || info.Width != 40 || info.Height != 10 {
 		t.Fatalf("info %+v, err %v; zero rules must accept any readable image", info, err)

@@ -3,6 +3,8 @@ package media
 import (
 	"encoding/binary"
 	"errors"
+
+	"github.com/lepus-ai/lepus/internal/media/audioframe"
 )
 
 // Media kinds in MediaInfo.Kind.
@@ -106,19 +108,19 @@ func brandInfo(brand string) (MediaInfo, bool) {
 // sniffAudioFrames recognises MP3 and ADTS streams, looking past an ID3v2
 // tag when the head holds its end (AAC files carry ID3 tags too).
 func sniffAudioFrames(head []byte) (MediaInfo, bool) {
-	if n, ok := id3v2Size(head); ok {
+	if n, ok := audioframe.ID3v2Size(head); ok {
 		// ID3 is almost always MP3; only ADTS frames right after it say otherwise.
 		if n < len(head) {
-			if h, ok := parseADTSHeader(head[n:]); ok && followedBy(head[n:], h.size, adtsFrame) {
+			if h, ok := audioframe.ParseADTSHeader(head[n:]); ok && followedBy(head[n:], h.Size, audioframe.ADTSFrame) {
 				return infoAAC, true
 			}
 		}
 		return infoMP3, true
 	}
-	if h, ok := parseMP3Header(head); ok && followedBy(head, h.size, mp3Frame) {
+	if h, ok := audioframe.ParseMP3Header(head); ok && followedBy(head, h.Size, audioframe.MP3Frame) {
 		return infoMP3, true
 	}
-	if h, ok := parseADTSHeader(head); ok && followedBy(head, h.size, adtsFrame) {
+	if h, ok := audioframe.ParseADTSHeader(head); ok && followedBy(head, h.Size, audioframe.ADTSFrame) {
 		return infoAAC, true
 	}
 	return MediaInfo{}, false
@@ -126,11 +128,11 @@ func sniffAudioFrames(head []byte) (MediaInfo, bool) {
 
 // followedBy reports whether the frame at the start of head is followed by
 // a matching frame header, when head is long enough to tell.
-func followedBy(head []byte, size int, parse func([]byte) (audioFrame, bool)) bool {
-	if len(head) < size+adtsHeaderLen {
+func followedBy(head []byte, size int, parse func([]byte) (audioframe.Frame, bool)) bool {
+	if len(head) < size+audioframe.ADTSHeaderLen {
 		return true
 	}
 	first, _ := parse(head)
 	next, ok := parse(head[size:])
-	return ok && next.key == first.key
+	return ok && next.Key == first.Key
 }

@@ -1,9 +1,15 @@
-package media
+package media_test
 
 import (
 	"errors"
 	"image/color"
 	"testing"
+
+	"github.com/lepus-ai/lepus/internal/media/mediatest"
+
+	"github.com/lepus-ai/lepus/internal/media/synth"
+
+	"github.com/lepus-ai/lepus/internal/media"
 )
 
 // ftypHead returns an ftyp box with the given brands followed by a
@@ -21,8 +27,8 @@ func ftypHead(major string, compat ...string) []byte {
 func TestSniffMedia(t *testing.T) {
 	t.Parallel()
 
-	mp4 := writeTestMP4(t, testPhoto(32, 32), 0.5, MP4Options{})
-	aacAfterID3 := append(id3Tag(100), SilentADTS(0.2)...)
+	mp4 := writeTestMP4(t, mediatest.Photo(32, 32), 0.5, synth.MP4Options{})
+	aacAfterID3 := append(id3Tag(100), synth.SilentADTS(0.2)...)
 	tests := []struct {
 		name       string
 		head       []byte
@@ -30,33 +36,33 @@ func TestSniffMedia(t *testing.T) {
 		wantFormat string
 		wantMime   string
 	}{
-		{"JPEG", encodeJPEG(t, testPhoto(16, 16)), KindImage, "jpeg", "image/jpeg"},
-		{"PNG", encodePNG(t, testPhoto(16, 16)), KindImage, "png", "image/png"},
-		{"WebP", solidWebP(8, 8, color.RGBA{1, 2, 3, 255}), KindImage, "webp", "image/webp"},
-		{"MP4_Written", mp4, KindVideo, "mp4", "video/mp4"},
-		{"MP4_mp42", ftypHead("mp42", "isom", "mp42"), KindVideo, "mp4", "video/mp4"},
-		{"MP4_UnknownMajorISOCompat", ftypHead("abcd", "wxyz", "iso6"), KindVideo, "mp4", "video/mp4"},
-		{"MOV", ftypHead("qt  ", "qt  "), KindVideo, "mov", "video/quicktime"},
-		{"MOV_CompatOnly", ftypHead("abcd", "isom", "qt  "), KindVideo, "mov", "video/quicktime"},
-		{"M4A_Written", SilentM4A(0.5), KindAudio, "m4a", "audio/mp4"},
-		{"M4B", ftypHead("M4B ", "isom"), KindAudio, "m4a", "audio/mp4"},
-		{"M4A_CompatOverISO", ftypHead("abcd", "isom", "M4A "), KindAudio, "m4a", "audio/mp4"},
-		{"MP3_Frames", SilentMP3(0.2, false), KindAudio, "mp3", "audio/mpeg"},
-		{"MP3_Xing", SilentMP3(0.2, true), KindAudio, "mp3", "audio/mpeg"},
-		{"MP3_ID3", append(id3Tag(5000), SilentMP3(0.2, false)...)[:4096], KindAudio, "mp3", "audio/mpeg"},
-		{"WAV", SineWAV(0.1, 8000), KindAudio, "wav", "audio/wav"},
-		{"AAC_ADTS", SilentADTS(0.2), KindAudio, "aac", "audio/aac"},
-		{"AAC_AfterID3", aacAfterID3, KindAudio, "aac", "audio/aac"},
+		{"JPEG", mediatest.EncodeJPEG(t, mediatest.Photo(16, 16)), media.KindImage, "jpeg", "image/jpeg"},
+		{"PNG", mediatest.EncodePNG(t, mediatest.Photo(16, 16)), media.KindImage, "png", "image/png"},
+		{"WebP", mediatest.SolidWebP(8, 8, color.RGBA{1, 2, 3, 255}), media.KindImage, "webp", "image/webp"},
+		{"MP4_Written", mp4, media.KindVideo, "mp4", "video/mp4"},
+		{"MP4_mp42", ftypHead("mp42", "isom", "mp42"), media.KindVideo, "mp4", "video/mp4"},
+		{"MP4_UnknownMajorISOCompat", ftypHead("abcd", "wxyz", "iso6"), media.KindVideo, "mp4", "video/mp4"},
+		{"MOV", ftypHead("qt  ", "qt  "), media.KindVideo, "mov", "video/quicktime"},
+		{"MOV_CompatOnly", ftypHead("abcd", "isom", "qt  "), media.KindVideo, "mov", "video/quicktime"},
+		{"M4A_Written", synth.SilentM4A(0.5), media.KindAudio, "m4a", "audio/mp4"},
+		{"M4B", ftypHead("M4B ", "isom"), media.KindAudio, "m4a", "audio/mp4"},
+		{"M4A_CompatOverISO", ftypHead("abcd", "isom", "M4A "), media.KindAudio, "m4a", "audio/mp4"},
+		{"MP3_Frames", synth.SilentMP3(0.2, false), media.KindAudio, "mp3", "audio/mpeg"},
+		{"MP3_Xing", synth.SilentMP3(0.2, true), media.KindAudio, "mp3", "audio/mpeg"},
+		{"MP3_ID3", append(id3Tag(5000), synth.SilentMP3(0.2, false)...)[:4096], media.KindAudio, "mp3", "audio/mpeg"},
+		{"WAV", synth.SineWAV(0.1, 8000), media.KindAudio, "wav", "audio/wav"},
+		{"AAC_ADTS", synth.SilentADTS(0.2), media.KindAudio, "aac", "audio/aac"},
+		{"AAC_AfterID3", aacAfterID3, media.KindAudio, "aac", "audio/aac"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			head := tt.head[:min(len(tt.head), 4096)]
-			got, err := SniffMedia(head)
+			got, err := media.SniffMedia(head)
 			if err != nil {
-				t.Fatalf("SniffMedia: %v", err)
+				t.Fatalf("media.SniffMedia: %v", err)
 			}
-			want := MediaInfo{Kind: tt.wantKind, Format: tt.wantFormat, Mime: tt.wantMime}
+			want := media.MediaInfo{Kind: tt.wantKind, Format: tt.wantFormat, Mime: tt.wantMime}
 			if got != want {
 				t.Fatalf("got %+v, want %+v", got, want)
 			}
@@ -84,9 +90,9 @@ func TestSniffMedia_Err(t *testing.T) {
 	for name, head := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			got, err := SniffMedia(head)
-			if !errors.Is(err, ErrUnknownMedia) {
-				t.Fatalf("got %+v, %v; want ErrUnknownMedia", got, err)
+			got, err := media.SniffMedia(head)
+			if !errors.Is(err, media.ErrUnknownMedia) {
+				t.Fatalf("got %+v, %v; want media.ErrUnknownMedia", got, err)
 			}
 		})
 	}

@@ -1,6 +1,8 @@
-package media
+package media_test
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+)
 
 // box and mkbox build raw boxes by hand for tests that need malformed or
 // minimal files the writer never makes.

@@ -120,7 +120,7 @@ func fragmentedDuration(r io.ReadSeeker) (float64, error) {
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return 0, fmt.Errorf("mp4 duration: %w", err)
 	}
-	info, err := probeMP4(r)
+	info, err := ProbeMP4(r)
 	if err != nil {
 		return 0, fmt.Errorf("mp4 duration: %w", err)
 	}
@@ -181,11 +181,11 @@ func sampleTableDuration(r io.ReadSeeker, size uint64) (longest float64, haveTab
 // hours of 25 fps video or 27 hours of 44.1 kHz AAC.
 const maxProbeSamples = 1 << 22
 
-// probeMP4 is mp4.Probe behind a check of the sample counts the tables
+// ProbeMP4 is mp4.Probe behind a check of the sample counts the tables
 // declare: their sum over all tracks must be within maxProbeSamples and
 // the size of the file (every real sample is at least a byte), and so
 // must a constant-size stsz's count.
-func probeMP4(r io.ReadSeeker) (*mp4.ProbeInfo, error) {
+func ProbeMP4(r io.ReadSeeker) (*mp4.ProbeInfo, error) {
 	end, err := r.Seek(0, io.SeekEnd)
 	if err != nil {
 		return nil, err

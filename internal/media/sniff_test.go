@@ -10,6 +10,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"testing/iotest"
+
+	"github.com/lepus-ai/lepus/internal/media/mediatest"
 )
 
 // noisyPNG is large enough (hundreds of KB) that the sniff cannot swallow
@@ -21,14 +23,14 @@ func noisyPNG(t *testing.T, w, h int) []byte {
 	for i := range m.Pix {
 		m.Pix[i] = uint8(rng.IntN(256))
 	}
-	return encodePNG(t, m)
+	return mediatest.EncodePNG(t, m)
 }
 
 // jpegWithBigComments inserts two 60 KB COM segments after SOI, pushing
 // the frame header ~120 KB into the file, as big EXIF/ICC blocks do.
 func jpegWithBigComments(t *testing.T) []byte {
 	t.Helper()
-	plain := encodeJPEG(t, testPhoto(320, 480))
+	plain := mediatest.EncodeJPEG(t, mediatest.Photo(320, 480))
 	out := append([]byte{}, plain[:2]...)
 	for range 2 {
 		body := bytes.Repeat([]byte("c"), 60000)
@@ -51,10 +53,10 @@ func TestSniffImage(t *testing.T) {
 		wantBytes  bool // the stream fits in the 64 KB sniff window
 	}{
 		{name: "OK_LargePNG", data: noisyPNG(t, 400, 300), wantFormat: "png", wantW: 400, wantH: 300},
-		{name: "OK_SmallPNG", data: encodePNG(t, testPhoto(64, 48)), wantFormat: "png", wantW: 64, wantH: 48, wantBytes: true},
+		{name: "OK_SmallPNG", data: mediatest.EncodePNG(t, mediatest.Photo(64, 48)), wantFormat: "png", wantW: 64, wantH: 48, wantBytes: true},
 		{name: "OK_JPEGBigHeader", data: jpegWithBigComments(t), wantFormat: "jpeg", wantW: 320, wantH: 480},
 		{name: "OK_JPEGOneByteReads", data: jpegWithBigComments(t), oneByte: true, wantFormat: "jpeg", wantW: 320, wantH: 480},
-		{name: "OK_WebP", data: solidWebP(333, 444, color.RGBA{1, 2, 3, 255}), wantFormat: "webp", wantW: 333, wantH: 444, wantBytes: true},
+		{name: "OK_WebP", data: mediatest.SolidWebP(333, 444, color.RGBA{1, 2, 3, 255}), wantFormat: "webp", wantW: 333, wantH: 444, wantBytes: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,7 +135,7 @@ func TestToPNG(t *testing.T) {
 	t.Run("OK_WebP", func(t *testing.T) {
 		t.Parallel()
 		want := color.RGBA{200, 100, 50, 255}
-		out, err := ToPNG(solidWebP(320, 310, want))
+		out, err := ToPNG(mediatest.SolidWebP(320, 310, want))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,8 +153,8 @@ func TestToPNG(t *testing.T) {
 	})
 	t.Run("OK_JPEG", func(t *testing.T) {
 		t.Parallel()
-		src := testPhoto(300, 400)
-		out, err := ToPNG(encodeJPEG(t, src))
+		src := mediatest.Photo(300, 400)
+		out, err := ToPNG(mediatest.EncodeJPEG(t, src))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +162,7 @@ func TestToPNG(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := meanAbsDiff(m, src, src.Bounds()); m.Bounds() != src.Bounds() || d > 4 {
+		if d := mediatest.MeanAbsDiff(m, src, src.Bounds()); m.Bounds() != src.Bounds() || d > 4 {
 			t.Errorf("bounds %v, mean diff %.2f: not the same picture", m.Bounds(), d)
 		}
 	})
@@ -174,7 +176,7 @@ func TestToPNG(t *testing.T) {
 	})
 	t.Run("ErrCorrupt", func(t *testing.T) {
 		t.Parallel()
-		data := encodePNG(t, testPhoto(300, 300))
+		data := mediatest.EncodePNG(t, mediatest.Photo(300, 300))
 		if _, err := ToPNG(data[:len(data)/2]); err == nil {
 			t.Fatal("truncated PNG converted without error")
 		}

@@ -19,6 +19,7 @@ import (
 	xdraw "golang.org/x/image/draw"
 
 	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/media/synth"
 )
 
 // arkRenderSide bounds the long side of sandbox Ark images, to stay cheap;
@@ -103,7 +104,7 @@ func (s *Sandbox) arkRender(ctx context.Context, g *arkGen, idx int) ([]byte, er
 	scaled := image.NewRGBA(image.Rect(0, 0, w, h))
 	crop := arkCrop(src, g.w, g.h, idx)
 	xdraw.ApproxBiLinear.Scale(scaled, scaled.Rect, crop, crop.Bounds(), xdraw.Src, nil)
-	out := media.Restyle(scaled, g.prompt, arkRenderSide)
+	out := synth.Restyle(scaled, g.prompt, arkRenderSide)
 	m := image.NewRGBA(image.Rect(0, 0, out.Bounds().Dx(), out.Bounds().Dy()))
 	draw.Draw(m, m.Rect, out, out.Bounds().Min, draw.Src)
 	if g.wm {

@@ -160,6 +160,15 @@ func checkPrompt(field, p string, required bool) *apiError {
 	return nil
 }
 
+// checkPrompts checks a generation request's prompt (required or not)
+// and its optional negative_prompt, as every generation endpoint does.
+func checkPrompts(prompt, negative string, promptRequired bool) *apiError {
+	if e := checkPrompt("prompt", prompt, promptRequired); e != nil {
+		return e
+	}
+	return checkPrompt("negative_prompt", negative, false)
+}
+
 func oneOf(field, v string, allowed ...string) *apiError {
 	for _, a := range allowed {
 		if v == a {

@@ -19,6 +19,7 @@ import (
 	mp4 "github.com/abema/go-mp4"
 
 	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/media/synth"
 	"github.com/lepus-ai/lepus/internal/provider/kling"
 	"github.com/lepus-ai/lepus/internal/sample"
 )
@@ -100,7 +101,7 @@ func mustPNG(t *testing.T, img image.Image) []byte {
 func mp4Of(t *testing.T, img image.Image, secs float64, maxSide int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := media.WriteMP4(&buf, img, secs, media.MP4Options{MaxSide: maxSide}); err != nil {
+	if err := synth.WriteMP4(&buf, img, secs, synth.MP4Options{MaxSide: maxSide}); err != nil {
 		t.Fatalf("write mp4: %v", err)
 	}
 	return buf.Bytes()
@@ -117,7 +118,7 @@ func undecodable(t *testing.T, data []byte) []byte {
 		t.Fatal("no IDR picture at the start of mdat")
 	}
 	out[i+8] = out[i+8]&0xE0 | 6
-	if _, err := media.FirstFrame(bytes.NewReader(out)); !errors.Is(err, media.ErrUndecodable) {
+	if _, err := synth.FirstFrame(bytes.NewReader(out)); !errors.Is(err, synth.ErrUndecodable) {
 		t.Fatalf("patched mp4: FirstFrame err = %v, want ErrUndecodable", err)
 	}
 	return out

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/media/synth"
 )
 
 // pathIdentifyFace is synchronous: it answers at once with a session, no task.
@@ -142,11 +143,8 @@ func (s *Sandbox) openSession(ctx context.Context, b identifyFaceBody) (*faceSes
 		}
 		src, data, secs = videoSource{rec: rec}, d, rec.seconds
 	} else {
-		in, err := s.loadVideoURL(ctx, b.VideoURL)
-		if err != nil {
-			return nil, invalidf("video_url: %v", err)
-		}
-		if e := checkVideoRange("video_url", in, 2, 60, 512, 2160); e != nil {
+		in, e := s.inputVideo(ctx, "video_url", b.VideoURL, videoLimits{minSecs: 2, maxSecs: 60, minSide: 512, maxSide: 2160})
+		if e != nil {
 			return nil, e
 		}
 		src, data, secs = videoSource{url: b.VideoURL}, in.data, in.seconds
@@ -170,8 +168,8 @@ func (s *Sandbox) openSession(ctx context.Context, b identifyFaceBody) (*faceSes
 // package cannot decode (a real encoder's video) is taken to show one face
 // over the whole video, with an empty box.
 func findFaces(data []byte) []image.Rectangle {
-	frame, err := media.FirstFrame(bytes.NewReader(data))
-	if errors.Is(err, media.ErrUndecodable) {
+	frame, err := synth.FirstFrame(bytes.NewReader(data))
+	if errors.Is(err, synth.ErrUndecodable) {
 		return []image.Rectangle{{}}
 	}
 	if err != nil {
@@ -236,7 +234,7 @@ func (s *Sandbox) faceImage(sess *faceSession, idx int) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			frame, err := media.FirstFrame(bytes.NewReader(data))
+			frame, err := synth.FirstFrame(bytes.NewReader(data))
 			if err != nil {
 				return nil, fmt.Errorf("first frame: %w", err)
 			}

@@ -43,10 +43,7 @@ func validateImage2Video(body []byte) (*spec, *apiError) {
 	if b.Image == "" && b.ImageTail == "" {
 		return nil, invalidf("image or image_tail is required")
 	}
-	if e := checkPrompt("prompt", b.Prompt, false); e != nil {
-		return nil, e
-	}
-	if e := checkPrompt("negative_prompt", b.NegativePrompt, false); e != nil {
+	if e := checkPrompts(b.Prompt, b.NegativePrompt, false); e != nil {
 		return nil, e
 	}
 	if e := checkCfgScale(model, b.CfgScale); e != nil {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"image"
 
-	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/media/synth"
 )
 
 // imageGenerationBody is the request of POST /v1/images/generations
@@ -46,10 +46,7 @@ func validateImageGeneration(body []byte) (*spec, *apiError) {
 	if e := oneOf("model_name", model, imageGenerationModels...); e != nil {
 		return nil, e
 	}
-	if e := checkPrompt("prompt", b.Prompt, true); e != nil {
-		return nil, e
-	}
-	if e := checkPrompt("negative_prompt", b.NegativePrompt, false); e != nil {
+	if e := checkPrompts(b.Prompt, b.NegativePrompt, true); e != nil {
 		return nil, e
 	}
 	withImage := b.Image != ""
@@ -185,5 +182,5 @@ func (r imageGenerationRender) render(ctx context.Context, s *Sandbox, idx int) 
 	} else {
 		src = canvas(r.aspect, r.side, prompt)
 	}
-	return encodePNG(media.Restyle(src, prompt, side))
+	return encodePNG(synth.Restyle(src, prompt, side))
 }

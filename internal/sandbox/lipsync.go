@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/media/synth"
 )
 
 // lipSyncBody is the request of POST /v1/videos/advanced-lip-sync
@@ -238,7 +239,7 @@ func (r *lipSyncRender) render(ctx context.Context, s *Sandbox, _ int) ([]byte, 
 // its sound track; the result lasts as long as the video.
 func muxAudio(video, audio []byte, format string) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := media.MuxAudio(&buf, bytes.NewReader(video), audio, format); err != nil {
+	if err := synth.MuxAudio(&buf, bytes.NewReader(video), audio, format); err != nil {
 		return nil, fmt.Errorf("mux audio: %w", err)
 	}
 	return buf.Bytes(), nil

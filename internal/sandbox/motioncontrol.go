@@ -94,11 +94,11 @@ func validateMotionControl(body []byte) (*spec, *apiError) {
 		maxSecs = 30
 	}
 	sp.checks = append(sp.checks, func(ctx context.Context, s *Sandbox) *apiError {
-		in, err := s.loadVideoURL(ctx, b.VideoURL)
-		if err != nil {
-			return invalidf("video_url: %v", err)
-		}
-		if e := checkVideoRange(fieldf("video_url (character_orientation %s)", b.CharacterOrientation), in, 3, maxSecs, motionVideoMinSide, motionVideoMaxSide); e != nil {
+		in, e := s.inputVideo(ctx, "video_url", b.VideoURL, videoLimits{
+			minSecs: 3, maxSecs: maxSecs, minSide: motionVideoMinSide, maxSide: motionVideoMaxSide,
+			what: fieldf("video_url (character_orientation %s)", b.CharacterOrientation),
+		})
+		if e != nil {
 			return e
 		}
 		sp.facts.Seconds = in.seconds

@@ -8,7 +8,7 @@ import (
 	"image"
 	"strconv"
 
-	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/media/synth"
 )
 
 // multiImage2VideoBody is the request of POST /v1/videos/multi-image2video
@@ -42,10 +42,7 @@ func validateMultiImage2Video(body []byte) (*spec, *apiError) {
 	if len(b.ImageList) < 1 || len(b.ImageList) > 4 {
 		return nil, invalidf("image_list must hold 1 to 4 images, got %d", len(b.ImageList))
 	}
-	if e := checkPrompt("prompt", b.Prompt, true); e != nil {
-		return nil, e
-	}
-	if e := checkPrompt("negative_prompt", b.NegativePrompt, false); e != nil {
+	if e := checkPrompts(b.Prompt, b.NegativePrompt, true); e != nil {
 		return nil, e
 	}
 	if b.Mode != "" {
@@ -97,7 +94,7 @@ func (r *slideshow) render(ctx context.Context, s *Sandbox, _ int) ([]byte, erro
 		imgs[i] = img
 	}
 	var buf bytes.Buffer
-	if err := media.WriteSlideshowMP4(&buf, imgs, r.seconds, media.MP4Options{}); err != nil {
+	if err := synth.WriteSlideshowMP4(&buf, imgs, r.seconds, synth.MP4Options{}); err != nil {
 		return nil, fmt.Errorf("write slideshow: %w", err)
 	}
 	return buf.Bytes(), nil

@@ -6,7 +6,7 @@ import (
 	"image"
 	"regexp"
 
-	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/media/synth"
 )
 
 // omniImageBody is the request of POST /v1/images/omni-image (kling-api.md §4).
@@ -146,13 +146,13 @@ func (r omniImageRender) render(ctx context.Context, s *Sandbox, idx int) ([]byt
 		if err != nil {
 			return nil, fmt.Errorf("image_2: %w", err)
 		}
-		out = media.FaceSwap(src, face, side)
+		out = synth.FaceSwap(src, face, side)
 	} else {
 		prompt := r.prompt
 		if idx > 0 {
 			prompt = fmt.Sprintf("%s (variation %d)", prompt, idx+1)
 		}
-		out = media.Restyle(src, prompt, side)
+		out = synth.Restyle(src, prompt, side)
 	}
 	return encodePNG(out)
 }

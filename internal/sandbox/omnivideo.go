@@ -1,14 +1,8 @@
 package sandbox
 
 import (
-	"bytes"
 	"cmp"
-	"context"
-	"fmt"
-	"image"
 	"strconv"
-
-	"github.com/lepus-ai/lepus/internal/media"
 )
 
 // omniVideoBody is the request of POST /v1/videos/omni-video (kling-api.md §5.7).
@@ -93,7 +87,7 @@ func validateOmniVideo(body []byte) (*spec, *apiError) {
 	}
 	b.common.apply(sp)
 
-	r := omniVideoRender{seconds: float64(secs), aspect: b.AspectRatio, prompt: b.Prompt}
+	r := &frameVideo{seconds: float64(secs), aspect: b.AspectRatio, prompt: b.Prompt}
 	switch {
 	case first >= 0:
 		r.frame = b.ImageList[first].ImageURL
@@ -191,31 +185,4 @@ func videoDuration(d, model string, fiveOrTen bool) (int, *apiError) {
 		return 0, invalidf("duration must be \"5\" or \"10\" for kling-video-o1 text-only or first-frame tasks, got %q", d)
 	}
 	return secs, nil
-}
-
-// omniVideoRender makes the omni-video result: an MP4 of the requested
-// length animating the first frame (or the first image, or a canvas).
-type omniVideoRender struct {
-	frame   string
-	seconds float64
-	aspect  string
-	prompt  string
-}
-
-func (r omniVideoRender) render(ctx context.Context, s *Sandbox, _ int) ([]byte, error) {
-	var img image.Image
-	if r.frame != "" {
-		in, err := s.loadImage(ctx, r.frame)
-		if err != nil {
-			return nil, fmt.Errorf("frame: %w", err)
-		}
-		img = in
-	} else {
-		img = canvas(cmp.Or(r.aspect, "16:9"), videoCanvasSide, r.prompt)
-	}
-	var buf bytes.Buffer
-	if err := media.WriteMP4(&buf, img, r.seconds, media.MP4Options{Motion: true}); err != nil {
-		return nil, fmt.Errorf("write mp4: %w", err)
-	}
-	return buf.Bytes(), nil
 }

@@ -13,7 +13,7 @@ package sandbox
 //	    when the same id is polled again within StabilityMinPoll.
 //
 // Errors have Stability's v2beta shape {"id", "name", "errors": [...]}. The
-// result is media.Relight of the subject, with a new backdrop unless
+// result is synth.Relight of the subject, with a new backdrop unless
 // keep_original_background is "true". Content filtering is simulated by
 // FilterRelight and by the word "forbidden" in a prompt: such results
 // finish with finish-reason CONTENT_FILTERED and a blurred image.

@@ -12,6 +12,7 @@ import (
 	xdraw "golang.org/x/image/draw"
 
 	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/media/synth"
 )
 
 // relightMaxSide bounds the long side of a relight result (Stability does
@@ -60,7 +61,7 @@ func (s *Sandbox) relightResult(j *relightJob) ([]byte, string, error) {
 }
 
 // renderRelight makes the result of an accepted form: the subject relit by
-// media.Relight (the direction from light_source_direction, else from the
+// synth.Relight (the direction from light_source_direction, else from the
 // brightest side of light_reference; the look from background_prompt), on
 // a new backdrop unless keep_original_background is "true", blurred when
 // filtered. preserve_original_subject, original_background_depth,
@@ -77,11 +78,11 @@ func renderRelight(f *relightForm, filtered bool, seed int64) ([]byte, error) {
 			dir = brightestSide(ref)
 		}
 	}
-	out := media.Relight(img, dir, f.strength, f.background)
+	out := synth.Relight(img, dir, f.strength, f.background)
 	if !f.keep {
 		b := out.Bounds()
 		backdrop := relightBackdrop(b.Dx(), b.Dy(), fmt.Sprintf("%s #%d", f.background, seed))
-		out = overBackdrop(out, media.Relight(backdrop, dir, f.strength, f.background))
+		out = overBackdrop(out, synth.Relight(backdrop, dir, f.strength, f.background))
 	}
 	if filtered {
 		out = blurred(out)

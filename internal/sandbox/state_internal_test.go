@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/media/synth"
 	"github.com/lepus-ai/lepus/internal/provider/kling"
 )
 
@@ -111,7 +111,7 @@ func TestSessionRules(t *testing.T) {
 	b.edit(func() {
 		b.sb.sessions[res.SessionID].faces = []sessionFace{{start: 3500, end: 5000}}
 	})
-	sound := base64.StdEncoding.EncodeToString(media.SineWAV(3, 8000))
+	sound := base64.StdEncoding.EncodeToString(synth.SineWAV(3, 8000))
 	lip := func(insert int64) error {
 		_, err := b.client.Create(ctx, kling.PathAdvancedLipSync, kling.AdvancedLipSyncRequest{
 			SessionID: res.SessionID,

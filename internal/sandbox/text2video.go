@@ -36,10 +36,7 @@ func validateText2Video(body []byte) (*spec, *apiError) {
 	if e := oneOf("model_name", model, text2VideoModels...); e != nil {
 		return nil, e
 	}
-	if e := checkPrompt("prompt", b.Prompt, true); e != nil {
-		return nil, e
-	}
-	if e := checkPrompt("negative_prompt", b.NegativePrompt, false); e != nil {
+	if e := checkPrompts(b.Prompt, b.NegativePrompt, true); e != nil {
 		return nil, e
 	}
 	if e := checkCfgScale(model, b.CfgScale); e != nil {

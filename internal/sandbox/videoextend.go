@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/media/synth"
 )
 
 // videoExtendBody is the request of POST /v1/videos/video-extend
@@ -42,10 +42,7 @@ func validateVideoExtend(body []byte) (*spec, *apiError) {
 	if b.VideoID == "" {
 		return nil, invalidf("video_id is required")
 	}
-	if e := checkPrompt("prompt", b.Prompt, false); e != nil {
-		return nil, e
-	}
-	if e := checkPrompt("negative_prompt", b.NegativePrompt, false); e != nil {
+	if e := checkPrompts(b.Prompt, b.NegativePrompt, false); e != nil {
 		return nil, e
 	}
 	if b.CfgScale != nil {
@@ -106,9 +103,9 @@ func (r *extendRender) render(ctx context.Context, s *Sandbox, _ int) ([]byte, e
 	if err != nil {
 		return nil, fmt.Errorf("parent video: %w", err)
 	}
-	frame, err := media.FirstFrame(bytes.NewReader(data))
+	frame, err := synth.FirstFrame(bytes.NewReader(data))
 	switch {
-	case errors.Is(err, media.ErrUndecodable):
+	case errors.Is(err, synth.ErrUndecodable):
 		frame = canvas("16:9", videoCanvasSide, r.prompt)
 	case err != nil:
 		return nil, fmt.Errorf("parent first frame: %w", err)

@@ -8,7 +8,7 @@ import (
 	"image"
 	"strconv"
 
-	"github.com/lepus-ai/lepus/internal/media"
+	"github.com/lepus-ai/lepus/internal/media/synth"
 )
 
 // Rules shared by text2video and image2video (kling-api.md §5.0–§5.2).
@@ -142,7 +142,7 @@ func (r *frameVideo) render(ctx context.Context, s *Sandbox, _ int) ([]byte, err
 // writeMP4 encodes a generated-looking video of secs seconds.
 func writeMP4(img image.Image, secs float64) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := media.WriteMP4(&buf, img, secs, media.MP4Options{Motion: true}); err != nil {
+	if err := synth.WriteMP4(&buf, img, secs, synth.MP4Options{Motion: true}); err != nil {
 		return nil, fmt.Errorf("write mp4: %w", err)
 	}
 	return buf.Bytes(), nil

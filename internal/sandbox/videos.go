@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -139,14 +140,28 @@ func probeVideo(data []byte) (*videoInput, error) {
 	return &videoInput{data: data, seconds: secs, width: w, height: h}, nil
 }
 
-// checkVideoRange reports a 1201 when v's length or sides are outside the
-// limits of field.
-func checkVideoRange(field string, v *videoInput, minSecs, maxSecs float64, minSide, maxSide int) *apiError {
-	if v.seconds < minSecs || v.seconds > maxSecs {
-		return invalidf("%s: video is %s s long; it must be %g–%g s", field, formatSeconds(v.seconds), minSecs, maxSecs)
+// videoLimits are an endpoint's bounds on an input video's length and
+// sides. what names the video in a range error; default the field.
+type videoLimits struct {
+	minSecs, maxSecs float64
+	minSide, maxSide int
+	what             string
+}
+
+// inputVideo fetches and measures the video URL of field (see
+// loadVideoURL) and checks it against lim: every endpoint that takes a
+// video URL validates it here, with a 1201 naming the field.
+func (s *Sandbox) inputVideo(ctx context.Context, field, source string, lim videoLimits) (*videoInput, *apiError) {
+	v, err := s.loadVideoURL(ctx, source)
+	if err != nil {
+		return nil, invalidf("%s: %v", field, err)
 	}
-	if v.width < minSide || v.height < minSide || v.width > maxSide || v.height > maxSide {
-		return invalidf("%s: video is %dx%d px; both sides must be %d–%d px", field, v.width, v.height, minSide, maxSide)
+	what := cmp.Or(lim.what, field)
+	if v.seconds < lim.minSecs || v.seconds > lim.maxSecs {
+		return nil, invalidf("%s: video is %s s long; it must be %g–%g s", what, formatSeconds(v.seconds), lim.minSecs, lim.maxSecs)
 	}
-	return nil
+	if v.width < lim.minSide || v.height < lim.minSide || v.width > lim.maxSide || v.height > lim.maxSide {
+		return nil, invalidf("%s: video is %dx%d px; both sides must be %d–%d px", what, v.width, v.height, lim.minSide, lim.maxSide)
+	}
+	return v, nil
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base32"
 	"fmt"
 	"strings"
@@ -50,7 +51,33 @@ func (s *Store) AssetUpsert(ctx context.Context, a *lepus.Asset) (*lepus.Asset, 
 	} else {
 		out.CreatedAt = out.CreatedAt.UTC().Truncate(time.Microsecond)
 	}
-	row := s.db.QueryRowContext(ctx, `INSERT INTO asset (`+assetColumns+`)
+	if s.webhookHook != nil {
+		// A new result is its task's webhook output event, recorded in the
+		// same transaction.
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			inserted, err := upsertAsset(ctx, tx, s.d, &out)
+			if err != nil || !inserted {
+				return err
+			}
+			return s.emitOutput(ctx, tx, out.TaskID, out.ID)
+		})
+		if err != nil {
+			return nil, mapErr(err, "upsert asset", "asset")
+		}
+		return &out, nil
+	}
+	if _, err := upsertAsset(ctx, s.db, s.d, &out); err != nil {
+		return nil, mapErr(err, "upsert asset", "asset")
+	}
+	return &out, nil
+}
+
+// upsertAsset writes out, setting its ID and CreatedAt to the stored
+// row's; inserted reports whether the row is new (its id is the one
+// proposed).
+func upsertAsset(ctx context.Context, q querier, d dialect, out *lepus.Asset) (inserted bool, err error) {
+	proposed := out.ID
+	row := q.QueryRowContext(ctx, `INSERT INTO asset (`+assetColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		ON CONFLICT (task_id, stage, idx) DO UPDATE SET
 			user_id = excluded.user_id, kind = excluded.kind, mime = excluded.mime,
@@ -61,11 +88,11 @@ func (s *Store) AssetUpsert(ctx context.Context, a *lepus.Asset) (*lepus.Asset, 
 		RETURNING id, created_at`,
 		out.ID, out.TaskID, out.UserID, out.Stage, out.Index, out.Kind, out.Mime, out.Bytes,
 		out.Width, out.Height, out.DurationS, out.StorageKey, out.ProviderURL, out.ProviderID,
-		out.Model, out.Primary, s.d.ts(out.CreatedAt))
+		out.Model, out.Primary, d.ts(out.CreatedAt))
 	if err := row.Scan(&out.ID, timeCol{&out.CreatedAt}); err != nil {
-		return nil, mapErr(err, "upsert asset", "asset")
+		return false, err
 	}
-	return &out, nil
+	return out.ID == proposed, nil
 }
 
 // AssetGet returns one asset.
@@ -117,5 +144,5 @@ func attachAssets(ctx context.Context, q querier, tasks []*lepus.Task) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("list assets: %w", err)
 	}
-	return nil
+	return attachWebhookAttempts(ctx, q, tasks)
 }

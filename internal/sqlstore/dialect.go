@@ -97,6 +97,17 @@ func (d dialect) tsPtr(t *time.Time) any {
 	return d.ts(*t)
 }
 
+// forUpdate ends a SELECT that a transaction reads in order to write: on
+// Postgres it locks the rows read, so a concurrent transaction waits and
+// then reads what this one committed. SQLite has no row locks and needs
+// none: _txlock=immediate gives the transaction the write lock at BEGIN.
+func (d dialect) forUpdate() string {
+	if d.name == DialectSQLite {
+		return ""
+	}
+	return " FOR UPDATE"
+}
+
 // migrationTable is the DDL of the table that records applied migrations.
 func (d dialect) migrationTable() string {
 	if d.name == DialectSQLite {

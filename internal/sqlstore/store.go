@@ -34,6 +34,9 @@ type Store struct {
 	d   dialect
 	now func() time.Time
 	log *slog.Logger
+	// webhookHook, when set, is called in the transaction of each task
+	// event a task's webhook subscribes to (see webhook.go).
+	webhookHook lepus.WebhookHook
 }
 
 // Open connects to the database named by dsn: a "postgres://" or

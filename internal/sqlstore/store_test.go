@@ -59,6 +59,8 @@ func runStoreSuite(t *testing.T, dialect string) {
 	su := suite{dialect: dialect}
 	t.Run("Migrate", su.testMigrate)
 	t.Run("TaskCreate", su.testTaskCreate)
+	t.Run("TaskInFlight", su.testTaskInFlight)
+	t.Run("InFlightIndex", su.testInFlightIndex)
 	t.Run("TaskGet", su.testTaskGet)
 	t.Run("TaskSave", su.testTaskSave)
 	t.Run("TaskFinish", su.testTaskFinish)
@@ -68,6 +70,7 @@ func runStoreSuite(t *testing.T, dialect string) {
 	t.Run("Credit", su.testCredit)
 	t.Run("Slot", su.testSlot)
 	t.Run("Avatar", su.testAvatar)
+	t.Run("Webhook", su.testWebhook)
 }
 
 func (su suite) testMigrate(t *testing.T) {

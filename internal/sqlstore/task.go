@@ -33,6 +33,26 @@ func (s *Store) TaskCreate(ctx context.Context, p *lepus.TaskCreateParams) (*lep
 		if err := s.openAccount(ctx, tx, t.UserID, p.Grant, now); err != nil {
 			return err
 		}
+		if p.MaxInFlight > 0 {
+			if err := s.checkInFlight(ctx, tx, t.UserID, p.MaxInFlight); err != nil {
+				if t.IdempotencyKey == "" || lepus.ErrorCode(err) != lepus.ELimit {
+					return err
+				}
+				// A create with the same key may have committed while we
+				// waited for the user's lock (our lookup above ran before
+				// it): its task is in the count, and a replay is answered
+				// at the cap. A new statement sees it (READ COMMITTED).
+				old, kerr := taskByKey(ctx, tx, t.UserID, t.IdempotencyKey)
+				switch {
+				case kerr != nil:
+					return kerr
+				case old == nil:
+					return err
+				}
+				existing = old
+				return nil
+			}
+		}
 		// The job first, so the task row is written once with its job id.
 		if p.Enqueue != nil {
 			jobID, err := p.Enqueue(ctx, tx, &t)
@@ -46,6 +66,8 @@ func (s *Store) TaskCreate(ctx context.Context, p *lepus.TaskCreateParams) (*lep
 		}
 		// The debit last: it locks the user's credit row, and concurrent
 		// creates of one user wait on that lock only until this commits.
+		// (With MaxInFlight set, checkInFlight took the lock above, on
+		// Postgres: one user's creates then run one at a time.)
 		if t.Cost > 0 {
 			return s.debit(ctx, tx, t.UserID, t.ID, t.Cost, now)
 		}
@@ -113,10 +135,11 @@ func (s *Store) insertTask(ctx context.Context, tx *sql.Tx, t *lepus.Task) error
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO task (`+taskColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 		t.ID, t.UserID, t.Type, string(t.Status), t.Progress, t.Step, input, stages, notes, errJS,
 		t.Cost, t.CallbackToken, t.IdempotencyKey, t.RequestHash, t.JobID,
-		s.d.ts(t.CreatedAt), s.d.ts(t.UpdatedAt), s.d.tsPtr(t.StartedAt), s.d.tsPtr(t.FinishedAt))
+		s.d.ts(t.CreatedAt), s.d.ts(t.UpdatedAt), s.d.tsPtr(t.StartedAt), s.d.tsPtr(t.FinishedAt),
+		t.WebhookURL, webhookEventsJSON(t.WebhookEvents), t.RequestID)
 	if err != nil {
 		// Keep unique violations recognizable for the idempotency race.
 		return fmt.Errorf("insert task: %w", err)

@@ -67,6 +67,25 @@ func (su suite) testTaskCreate(t *testing.T) {
 		}
 	})
 
+	t.Run("RequestID", func(t *testing.T) {
+		t.Parallel()
+		s, _ := su.open(t, 0)
+		in := newTask("tsk_r", "u1")
+		in.RequestID = "req-0123"
+		if _, _, err := s.TaskCreate(ctx, &lepus.TaskCreateParams{Task: in, Grant: 100}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.TaskCreate(ctx, &lepus.TaskCreateParams{Task: newTask("tsk_none", "u1"), Grant: 100}); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]string{"tsk_r": "req-0123", "tsk_none": ""} {
+			got, err := s.TaskGet(ctx, id)
+			if err != nil || got.RequestID != want {
+				t.Fatalf("TaskGet(%s) = request id %q, %v; want %q", id, got.RequestID, err, want)
+			}
+		}
+	})
+
 	t.Run("IdempotentSameRequest", func(t *testing.T) {
 		t.Parallel()
 		s, _ := su.open(t, 0)

@@ -20,7 +20,7 @@ const (
 
 const taskColumns = `id, user_id, type, status, progress, step, input, stages, notes, error,
 	cost, callback_token, idempotency_key, request_hash, job_id,
-	created_at, updated_at, started_at, finished_at`
+	created_at, updated_at, started_at, finished_at, webhook_url, webhook_events, request_id`
 
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
@@ -30,11 +30,13 @@ func scanTask(r rowScanner) (*lepus.Task, error) {
 		t                           lepus.Task
 		status                      string
 		input, stages, notes, errJS []byte
+		webhookEvents               []byte
 	)
 	err := r.Scan(&t.ID, &t.UserID, &t.Type, &status, &t.Progress, &t.Step,
 		&input, &stages, &notes, &errJS,
 		&t.Cost, &t.CallbackToken, &t.IdempotencyKey, &t.RequestHash, &t.JobID,
-		timeCol{&t.CreatedAt}, timeCol{&t.UpdatedAt}, nullTimeCol{&t.StartedAt}, nullTimeCol{&t.FinishedAt})
+		timeCol{&t.CreatedAt}, timeCol{&t.UpdatedAt}, nullTimeCol{&t.StartedAt}, nullTimeCol{&t.FinishedAt},
+		&t.WebhookURL, &webhookEvents, &t.RequestID)
 	if err != nil {
 		return nil, err
 	}
@@ -50,6 +52,9 @@ func scanTask(r rowScanner) (*lepus.Task, error) {
 	}
 	if err := unmarshalCol(errJS, &t.Error); err != nil {
 		return nil, fmt.Errorf("task %s error: %w", t.ID, err)
+	}
+	if err := unmarshalCol(webhookEvents, &t.WebhookEvents); err != nil {
+		return nil, fmt.Errorf("task %s webhook events: %w", t.ID, err)
 	}
 	return &t, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/lepus-ai/lepus/internal/lepus"
 )
@@ -23,27 +24,41 @@ func (s *Store) TaskSave(ctx context.Context, t *lepus.Task) error {
 		return err
 	}
 	now := s.clock()
-	res, err := s.db.ExecContext(ctx, `UPDATE task SET status = $2, progress = $3, step = $4,
+	if s.wantsStart(t) {
+		// The save that starts the task is its webhook's start event,
+		// recorded in the same transaction.
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			return s.saveStarting(ctx, tx, t, stages, notes, now)
+		})
+	} else {
+		err = saveRow(ctx, s.db, s.d, t, stages, notes, now)
+	}
+	if err != nil {
+		return err
+	}
+	t.UpdatedAt = now
+	return nil
+}
+
+// saveRow writes a running task's progress fields; ErrTaskEnded if it ended.
+func saveRow(ctx context.Context, q querier, d dialect, t *lepus.Task, stages, notes string, now time.Time) error {
+	// updateTask also publishes the change to other processes (notify.go).
+	n, err := d.updateTask(ctx, q, `UPDATE task SET status = $2, progress = $3, step = $4,
 			stages = $5, notes = $6, started_at = $7, updated_at = $8
 		WHERE id = $1 AND status IN ('pending', 'processing')`,
 		t.ID, string(t.Status), clampProgress(t.Progress), t.Step, stages, notes,
-		s.d.tsPtr(t.StartedAt), s.d.ts(now))
-	if err != nil {
-		return fmt.Errorf("save task: %w", err)
-	}
-	n, err := res.RowsAffected()
+		d.tsPtr(t.StartedAt), d.ts(now))
 	if err != nil {
 		return fmt.Errorf("save task: %w", err)
 	}
 	if n == 0 {
 		var status string
-		err := s.db.QueryRowContext(ctx, `SELECT status FROM task WHERE id = $1`, t.ID).Scan(&status)
+		err := q.QueryRowContext(ctx, `SELECT status FROM task WHERE id = $1`, t.ID).Scan(&status)
 		if err != nil {
 			return mapErr(err, "save task", "task")
 		}
 		return lepus.ErrTaskEnded
 	}
-	t.UpdatedAt = now
 	return nil
 }
 
@@ -101,6 +116,9 @@ func (s *Store) TaskFinish(ctx context.Context, p *lepus.TaskFinishParams) (*lep
 				return fmt.Errorf("finish task hook: %w", err)
 			}
 		}
+		if err := s.emitWebhook(ctx, tx, lepus.WebhookCompleted, "", t, now); err != nil {
+			return err
+		}
 		out = t
 		return nil
 	})
@@ -116,14 +134,11 @@ func (s *Store) finishRow(ctx context.Context, tx *sql.Tx, t *lepus.Task) error 
 	if err != nil {
 		return err
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE task SET status = $2, progress = $3, stages = $4,
+	// Published to other processes at commit, not at all on rollback.
+	n, err := s.d.updateTask(ctx, tx, `UPDATE task SET status = $2, progress = $3, stages = $4,
 			notes = $5, error = $6, finished_at = $7, updated_at = $7
 		WHERE id = $1 AND status IN ('pending', 'processing')`,
 		t.ID, string(t.Status), t.Progress, stages, notes, errJS, s.d.ts(*t.FinishedAt))
-	if err != nil {
-		return fmt.Errorf("finish task: %w", err)
-	}
-	n, err := res.RowsAffected()
 	if err != nil {
 		return fmt.Errorf("finish task: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -81,17 +82,28 @@ type Proc struct {
 // serves. The child gets its own process group (a Ctrl-C reaches only us;
 // Stop kills it) and SIGKILL if this process dies without cleaning up.
 func Start(ctx context.Context, bin string, env []string, tmp string) (*Proc, error) {
+	return StartRole(ctx, bin, "serve", "lepus.log", env, tmp)
+}
+
+// StartRole is Start for any role: "serve", "api", or "worker" (which
+// serves no HTTP, so its URL stays empty). Its stderr goes to tmp/logName.
+// env must hold LEPUS_PUBLIC_URL for api and worker, which refuse to start
+// without it.
+func StartRole(ctx context.Context, bin, role, logName string, env []string, tmp string) (*Proc, error) {
+	if role != "serve" && !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "LEPUS_PUBLIC_URL=") }) {
+		return nil, fmt.Errorf("lepus %s needs LEPUS_PUBLIC_URL in its environment", role)
+	}
 	debugAddr, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(tmp, "lepus.log")
+	logPath := filepath.Join(tmp, logName)
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	defer logFile.Close() // the child holds its own descriptor
-	cmd := exec.Command(bin, "serve")
+	cmd := exec.Command(bin, role)
 	cmd.Env = append(env, "LEPUS_DEBUG_ADDR="+debugAddr)
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -117,6 +129,9 @@ func Start(ctx context.Context, bin string, env []string, tmp string) (*Proc, er
 
 	select {
 	case line := <-lines: // "lepus serving at http://127.0.0.1:PORT (live mode)"
+		if role == "worker" && strings.HasPrefix(line, "lepus worker running") {
+			return p, nil
+		}
 		f := strings.Fields(line)
 		if len(f) < 4 || !strings.HasPrefix(f[3], "http://") {
 			p.Stop()

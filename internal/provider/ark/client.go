@@ -8,14 +8,14 @@ package ark
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
 	"net/http"
-	"strings"
+
+	"github.com/lepus-ai/lepus/internal/provider"
 )
 
 // DefaultBaseURL is Ark's Beijing region API base.
@@ -56,7 +56,7 @@ func NewClient(cfg Config) *Client {
 		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	return &Client{
-		base: strings.TrimRight(cmp.Or(cfg.BaseURL, DefaultBaseURL), "/"),
+		base: provider.BaseURL(cfg.BaseURL, DefaultBaseURL),
 		key:  cfg.APIKey,
 		http: hc,
 	}

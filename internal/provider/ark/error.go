@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/lepus-ai/lepus/internal/provider"
 )
 
 // APIError is Ark refusing or failing a whole request: a non-2xx status or
@@ -103,19 +105,7 @@ func errorFromBody(status int, raw []byte) *APIError {
 	if json.Unmarshal(raw, &env) == nil && env.Error != nil {
 		return &APIError{Status: status, Code: env.Error.Code, Message: env.Error.Message}
 	}
-	return &APIError{Status: status, Message: trimBody(raw)}
-}
-
-// trimBody makes a short single-line message out of a non-JSON body.
-func trimBody(b []byte) string {
-	s := strings.Join(strings.Fields(string(b)), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	if s == "" {
-		s = "empty body"
-	}
-	return s
+	return &APIError{Status: status, Message: provider.TrimBody(raw)}
 }
 
 // redact removes the API key from err's text, should a server or proxy
@@ -127,11 +117,11 @@ func (c *Client) redact(err error) error {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
 		cp := *apiErr
-		cp.Message = strings.ReplaceAll(cp.Message, c.key, "[redacted]")
+		cp.Message = provider.Redact(cp.Message, c.key)
 		if !strings.Contains(cp.Error(), c.key) {
 			return &cp
 		}
 	}
-	msg := strings.ReplaceAll(err.Error(), c.key, "[redacted]")
+	msg := provider.Redact(err.Error(), c.key)
 	return &TransportError{Err: errors.New(strings.TrimPrefix(msg, "ark: POST "+pathGenerations+": "))}
 }

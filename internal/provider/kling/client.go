@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lepus-ai/lepus/internal/provider"
 )
 
 // DefaultBaseURL is the global (non-China) API host.
@@ -59,7 +61,7 @@ func NewClient(cfg Config) *Client {
 	}
 	ttl := cmp.Or(cfg.TokenTTL, 30*time.Minute)
 	return &Client{
-		base:   strings.TrimRight(cmp.Or(cfg.BaseURL, DefaultBaseURL), "/"),
+		base:   provider.BaseURL(cfg.BaseURL, DefaultBaseURL),
 		http:   hc,
 		signer: newSigner(cfg.AccessKey, cfg.SecretKey, ttl, now),
 	}
@@ -174,7 +176,7 @@ func (c *Client) send(ctx context.Context, method, path, token string, body []by
 		if jsonErr == nil {
 			e.Code, e.Message, e.RequestID = env.Code, env.Message, env.RequestID
 		} else {
-			e.Message = trimBody(raw)
+			e.Message = provider.TrimBody(raw)
 		}
 		return e
 	}
@@ -189,16 +191,4 @@ func (c *Client) send(ctx context.Context, method, path, token string, body []by
 		return &transportError{method: method, path: opPath, err: fmt.Errorf("decode data (request_id %s): %w", env.RequestID, err)}
 	}
 	return nil
-}
-
-// trimBody makes a short single-line message out of a non-JSON error body.
-func trimBody(b []byte) string {
-	s := strings.Join(strings.Fields(string(b)), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	if s == "" {
-		s = "empty body"
-	}
-	return s
 }

@@ -7,7 +7,6 @@ package stability
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lepus-ai/lepus/internal/provider"
 )
 
 // DefaultBaseURL is Stability's API host.
@@ -68,7 +69,7 @@ func NewClient(cfg Config) *Client {
 		hc = &http.Client{Timeout: 120 * time.Second}
 	}
 	return &Client{
-		base: strings.TrimRight(cmp.Or(cfg.BaseURL, DefaultBaseURL), "/"),
+		base: provider.BaseURL(cfg.BaseURL, DefaultBaseURL),
 		key:  cfg.APIKey,
 		http: hc,
 	}
@@ -108,7 +109,7 @@ func (c *Client) Start(ctx context.Context, req *RelightRequest) (string, error)
 		ID string `json:"id"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil || out.ID == "" {
-		return "", fmt.Errorf("stability: start relight: http %d without a generation id: %s", resp.StatusCode, trimBody(raw))
+		return "", fmt.Errorf("stability: start relight: http %d without a generation id: %s", resp.StatusCode, provider.TrimBody(raw))
 	}
 	return out.ID, nil
 }
@@ -187,5 +188,5 @@ func scrub(err error, key string) error {
 	if key == "" || !strings.Contains(err.Error(), key) {
 		return err
 	}
-	return errors.New(strings.ReplaceAll(err.Error(), key, "[redacted]"))
+	return errors.New(provider.Redact(err.Error(), key))
 }

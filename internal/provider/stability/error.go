@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/lepus-ai/lepus/internal/provider"
 )
 
 // APIError is a non-2xx reply in Stability's v2beta shape
@@ -57,7 +59,7 @@ func parseAPIError(status int, raw []byte) *APIError {
 		Message string   `json:"message"`
 	}
 	if err := json.Unmarshal(raw, &body); err != nil || (body.Name == "" && len(body.Errors) == 0 && body.Message == "") {
-		e.Errors = []string{trimBody(raw)}
+		e.Errors = []string{provider.TrimBody(raw)}
 		return e
 	}
 	e.ID, e.Name, e.Errors = body.ID, body.Name, body.Errors
@@ -65,16 +67,4 @@ func parseAPIError(status int, raw []byte) *APIError {
 		e.Errors = append(e.Errors, body.Message)
 	}
 	return e
-}
-
-// trimBody makes a short single-line message out of an unexpected body.
-func trimBody(b []byte) string {
-	s := strings.Join(strings.Fields(string(b)), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	if s == "" {
-		s = "empty body"
-	}
-	return s
 }
