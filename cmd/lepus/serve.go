@@ -407,7 +407,7 @@ func wire(ctx context.Context, cfg config.Config, r role, db *database, pc provi
 		}
 		admin = &httpapi.Admin{Token: cfg.AdminToken, Auth: signer, River: riverUI, Logger: logger}
 	}
-	handler := httpapi.NewHandler(httpapi.Deps{App: svc, Auth: signer, Logger: logger, Version: version, Closing: closing, Admin: admin, Metrics: m,
+	handler := httpapi.NewHandler(httpapi.Deps{App: svc, Workflows: workflows, Auth: signer, Logger: logger, Version: version, Closing: closing, Admin: admin, Metrics: m,
 		RateLimit: httpapi.RateLimit{PerSecond: cfg.Limits.Rate, Burst: cfg.Limits.Burst},
 		PublicURL: cfg.PublicURL, ConsoleDevSignIn: cfg.ConsoleDevSignIn,
 		Migrated: func(ctx context.Context) error { // for /readyz: River's tables and Lepus's

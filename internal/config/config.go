@@ -6,9 +6,11 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -18,95 +20,95 @@ import (
 // Config is the whole configuration of a lepus process.
 type Config struct {
 	// Addr is the listen address. Default "127.0.0.1:8080" (LEPUS_ADDR).
-	Addr string
+	Addr string `env:"LEPUS_ADDR"`
 	// DataDir holds the SQLite database, local blobs and the generated JWT
 	// secret. Default "./lepus-data" (LEPUS_DATA_DIR).
-	DataDir string
+	DataDir string `env:"LEPUS_DATA_DIR"`
 	// DatabaseURL is a postgres:// URL or a SQLite path. Default
 	// "<DataDir>/lepus.db" (LEPUS_DATABASE_URL).
-	DatabaseURL string
+	DatabaseURL string `env:"LEPUS_DATABASE_URL"`
 	// BlobURL is the gocloud.dev bucket URL. Default "file://<DataDir>/blobs"
 	// (LEPUS_BLOB_URL).
-	BlobURL string
+	BlobURL string `env:"LEPUS_BLOB_URL"`
 	// PublicURL is the base of asset, upload and callback URLs. Default
 	// "http://<bound address>" in lepus serve; lepus api and lepus worker
 	// refuse to start without it (LEPUS_PUBLIC_URL).
-	PublicURL string
+	PublicURL string `env:"LEPUS_PUBLIC_URL"`
 	// JWTSecret signs and verifies bearer tokens. Default: generated once and
 	// kept in the data dir (LEPUS_JWT_SECRET).
-	JWTSecret string
+	JWTSecret string `env:"LEPUS_JWT_SECRET"`
 	// AdminToken, when set, opens the admin area (/admin/river, the River
 	// UI) to whoever sends it as a bearer token; at least 16 characters.
 	// Default unset: only JWTs with "lepus_role": "admin" open it
 	// (LEPUS_ADMIN_TOKEN).
-	AdminToken string
+	AdminToken string `env:"LEPUS_ADMIN_TOKEN"`
 	// AllowPrivateURLs lets URL inputs and result downloads reach loopback and
 	// private addresses. Default off; on in sandbox mode
 	// (LEPUS_ALLOW_PRIVATE_URLS).
-	AllowPrivateURLs bool
+	AllowPrivateURLs bool `env:"LEPUS_ALLOW_PRIVATE_URLS"`
 	// ConsoleDevSignIn serves the web console's developer sign-in (POST
 	// /console/dev-token), which gives a token to anyone who can reach the
 	// server. Sandbox mode only. Default: on when Addr is a loopback address
 	// (127.0.0.1, ::1, localhost), else off; 1 turns it on for any address
 	// (Docker listens on 0.0.0.0), 0 off (LEPUS_CONSOLE_DEV_SIGNIN).
-	ConsoleDevSignIn bool
+	ConsoleDevSignIn bool `env:"LEPUS_CONSOLE_DEV_SIGNIN"`
 	// StartingCredits is the balance a new user starts with. Default 1000
 	// (LEPUS_STARTING_CREDITS).
-	StartingCredits int
+	StartingCredits int `env:"LEPUS_STARTING_CREDITS"`
 	// Costs overrides the credit cost of task types, e.g.
 	// "face_swap=4,face_swap_video=10" (LEPUS_COSTS). Defaults in DefaultCosts.
-	Costs map[string]int
+	Costs map[string]int `env:"LEPUS_COSTS"`
 	// Workers is how many jobs run at once in this process. Default 50
 	// (LEPUS_WORKERS). Waiting on a provider holds no worker.
-	Workers int
+	Workers int `env:"LEPUS_WORKERS"`
 	// PollInterval, when set, replaces every workflow's provider poll
 	// interval (LEPUS_POLL_INTERVAL); for tests and benchmarks.
-	PollInterval time.Duration
+	PollInterval time.Duration `env:"LEPUS_POLL_INTERVAL"`
 	// FetchPollInterval is how often the queue looks for due jobs. Default
 	// 1s (LEPUS_QUEUE_POLL_INTERVAL).
-	FetchPollInterval time.Duration
+	FetchPollInterval time.Duration `env:"LEPUS_QUEUE_POLL_INTERVAL"`
 	// JobTimeout bounds one run of a job (a step or two; waiting on a
 	// provider is not a run). Default 5m (LEPUS_JOB_TIMEOUT).
-	JobTimeout time.Duration
+	JobTimeout time.Duration `env:"LEPUS_JOB_TIMEOUT"`
 	// RescueAfter is how long a job may stay running before it is presumed
 	// lost with a crashed process and run again. Default JobTimeout + 1m
 	// (LEPUS_RESCUE_AFTER).
-	RescueAfter time.Duration
+	RescueAfter time.Duration `env:"LEPUS_RESCUE_AFTER"`
 	// RetryBase is the first retry delay; each retry doubles it, capped at
 	// 300 s. Default 1s (LEPUS_RETRY_BASE).
-	RetryBase time.Duration
+	RetryBase time.Duration `env:"LEPUS_RETRY_BASE"`
 	// WebhookRetryBase scales the webhook retry schedule: retries after 1,
 	// 60, 360, 1440, 3600, 7200 and 7200 times it (5 s … 10 h, about 27.6 h
 	// in all). Default 5s (LEPUS_WEBHOOK_RETRY_BASE); tests make it short.
-	WebhookRetryBase time.Duration
+	WebhookRetryBase time.Duration `env:"LEPUS_WEBHOOK_RETRY_BASE"`
 	// ShutdownGrace is how long running steps may take to finish after
 	// SIGTERM before they are cut short and handed back to the queue
 	// (without costing an attempt). Default 20s (LEPUS_SHUTDOWN_GRACE).
-	ShutdownGrace time.Duration
+	ShutdownGrace time.Duration `env:"LEPUS_SHUTDOWN_GRACE"`
 	// EventsRecheck is how often an open event stream re-reads its task
 	// when nothing woke it: the safety net for a missed wake-up. Changes
 	// reach streams at once in the process that made them and, on Postgres,
 	// from every other process through LISTEN/NOTIFY. Default 2s on SQLite,
 	// 10s on Postgres (LEPUS_EVENTS_RECHECK).
-	EventsRecheck time.Duration
+	EventsRecheck time.Duration `env:"LEPUS_EVENTS_RECHECK"`
 	// DebugAddr, when set, serves Go's pprof and expvar pages on that
 	// address, apart from the API (LEPUS_DEBUG_ADDR). Default off.
-	DebugAddr string
+	DebugAddr string `env:"LEPUS_DEBUG_ADDR"`
 	// LogLevel is debug|info|warn|error. Default info (LEPUS_LOG_LEVEL).
-	LogLevel string
+	LogLevel string `env:"LEPUS_LOG_LEVEL"`
 	// LogFormat is text|json. Default text (LEPUS_LOG_FORMAT).
-	LogFormat string
+	LogFormat string `env:"LEPUS_LOG_FORMAT"`
 	// MetricsAddr, when set, serves the Prometheus metrics at /metrics on
 	// that address too: the only place lepus worker, which has no API,
 	// serves them (LEPUS_METRICS_ADDR). Default off; the API serves
 	// /metrics itself.
-	MetricsAddr string
+	MetricsAddr string `env:"LEPUS_METRICS_ADDR"`
 	// CORSOrigins are the browser origins allowed to call the API, e.g.
 	// "https://app.example.com,https://*.example.com", or "*" for any, or
 	// "none" (LEPUS_CORS_ORIGINS). Default: none in live mode, "*" in
 	// sandbox mode. Tokens travel in the Authorization header, not in
 	// cookies, so "*" lets no site act as a signed-in user.
-	CORSOrigins []string
+	CORSOrigins []string `env:"LEPUS_CORS_ORIGINS"`
 	// Limits are the per-user fair-use limits (LEPUS_RATE_LIMIT,
 	// LEPUS_RATE_BURST, LEPUS_MAX_IN_FLIGHT); see LimitsConfig.
 	Limits LimitsConfig
@@ -121,16 +123,16 @@ type Config struct {
 // Seedream uses the sandbox in sandbox mode; in live mode portraits come
 // from Kling, and the avatar says why.
 type ArkConfig struct {
-	APIKey  string // ARK_API_KEY
-	BaseURL string // ARK_BASE_URL, default https://ark.cn-beijing.volces.com/api/v3
-	Model   string // SEEDREAM_MODEL, default doubao-seedream-4-0-250828
+	APIKey  string `env:"ARK_API_KEY"`
+	BaseURL string `env:"ARK_BASE_URL"`   // default https://ark.cn-beijing.volces.com/api/v3
+	Model   string `env:"SEEDREAM_MODEL"` // default doubao-seedream-4-0-250828
 }
 
 // StabilityConfig configures Stability AI (relight). Without a key, relight
 // uses the sandbox in sandbox mode and is refused in live mode.
 type StabilityConfig struct {
-	APIKey  string // STABILITY_API_KEY
-	BaseURL string // STABILITY_BASE_URL, default https://api.stability.ai
+	APIKey  string `env:"STABILITY_API_KEY"`
+	BaseURL string `env:"STABILITY_BASE_URL"` // default https://api.stability.ai
 }
 
 // LLMConfig configures the OpenAI-compatible LLM used for prompt work
@@ -138,9 +140,9 @@ type StabilityConfig struct {
 // LLM is used in sandbox mode, and prompt enhancement falls back to the
 // original prompt (with a note) in live mode.
 type LLMConfig struct {
-	BaseURL string // LEPUS_LLM_BASE_URL, e.g. https://ark.cn-beijing.volces.com/api/v3
-	APIKey  string // LEPUS_LLM_API_KEY
-	Model   string // LEPUS_LLM_MODEL
+	BaseURL string `env:"LEPUS_LLM_BASE_URL"` // e.g. https://ark.cn-beijing.volces.com/api/v3
+	APIKey  string `env:"LEPUS_LLM_API_KEY"`
+	Model   string `env:"LEPUS_LLM_MODEL"`
 }
 
 // Configured reports whether an LLM is set.
@@ -150,17 +152,17 @@ func (l LLMConfig) Configured() bool { return l.BaseURL != "" }
 type KlingConfig struct {
 	// AccessKey and SecretKey (KLING_ACCESS_KEY, KLING_SECRET_KEY). With
 	// neither set, lepus serve runs the built-in provider sandbox.
-	AccessKey string
-	SecretKey string
+	AccessKey string `env:"KLING_ACCESS_KEY"`
+	SecretKey string `env:"KLING_SECRET_KEY"`
 	// BaseURL. Default "https://api-singapore.klingai.com" (KLING_BASE_URL).
-	BaseURL string
+	BaseURL string `env:"KLING_BASE_URL"`
 	// VideoSlots and ImageSlots cap the account's concurrent provider tasks
 	// per pool across all workers (an image task holds n slots). Defaults 10
 	// and 10 (KLING_VIDEO_SLOTS, KLING_IMAGE_SLOTS); any value >= 1. Match
 	// them to the account's resource packs so Lepus never triggers code
 	// 1303; an image request whose n exceeds ImageSlots is refused.
-	VideoSlots int
-	ImageSlots int
+	VideoSlots int `env:"KLING_VIDEO_SLOTS"`
+	ImageSlots int `env:"KLING_IMAGE_SLOTS"`
 }
 
 // SandboxMode reports whether no provider keys are set, so the built-in
@@ -177,76 +179,27 @@ func (c Config) IsPostgres() bool {
 // FromEnv reads the configuration through getenv, applies defaults and
 // validates it. Errors name the variable at fault.
 func FromEnv(getenv func(string) string) (Config, error) {
-	var c Config
-	var errs []error
-	c.Addr = getenv("LEPUS_ADDR")
-	c.DataDir = getenv("LEPUS_DATA_DIR")
-	c.DatabaseURL = getenv("LEPUS_DATABASE_URL")
-	c.BlobURL = getenv("LEPUS_BLOB_URL")
-	c.PublicURL = getenv("LEPUS_PUBLIC_URL")
-	c.JWTSecret = getenv("LEPUS_JWT_SECRET")
-	c.AdminToken = getenv("LEPUS_ADMIN_TOKEN")
-	c.LogLevel = getenv("LEPUS_LOG_LEVEL")
-	c.LogFormat = getenv("LEPUS_LOG_FORMAT")
-	c.MetricsAddr = getenv("LEPUS_METRICS_ADDR")
-	c.DebugAddr = getenv("LEPUS_DEBUG_ADDR")
-	c.Kling.AccessKey = getenv("KLING_ACCESS_KEY")
-	c.Kling.SecretKey = getenv("KLING_SECRET_KEY")
-	c.Kling.BaseURL = getenv("KLING_BASE_URL")
-	c.Ark.APIKey = getenv("ARK_API_KEY")
-	c.Ark.BaseURL = getenv("ARK_BASE_URL")
-	c.Ark.Model = getenv("SEEDREAM_MODEL")
-	c.Stability.APIKey = getenv("STABILITY_API_KEY")
-	c.Stability.BaseURL = getenv("STABILITY_BASE_URL")
-	c.LLM.BaseURL = getenv("LEPUS_LLM_BASE_URL")
-	c.LLM.APIKey = getenv("LEPUS_LLM_API_KEY")
-	c.LLM.Model = getenv("LEPUS_LLM_MODEL")
-
-	allow, err := parseBool("LEPUS_ALLOW_PRIVATE_URLS", getenv)
-	errs = append(errs, err)
-	if allow != nil {
-		c.AllowPrivateURLs = *allow
-	} else {
-		c.AllowPrivateURLs = c.SandboxMode()
+	// The limits take their defaults before parsing, as 0 turns a limit
+	// off; every other setting is defaulted by WithDefaults.
+	c := Config{Limits: LimitsConfig{Rate: DefaultRateLimit, MaxInFlight: DefaultMaxInFlight}}
+	set, err := ParseEnv(&c, getenv, envParsers)
+	err = errors.Join(err, checkCostKeys(c.Costs))
+	// A slot count set to 0 is refused rather than read as "use the
+	// default": an account with no slots cannot run tasks.
+	if _, ok := set["KLING_VIDEO_SLOTS"]; ok && c.Kling.VideoSlots == 0 {
+		err = errors.Join(err, errors.New("KLING_VIDEO_SLOTS: must be at least 1"))
 	}
-	devSignIn, err := parseBool("LEPUS_CONSOLE_DEV_SIGNIN", getenv)
-	errs = append(errs, err)
-	c.StartingCredits, err = parseInt("LEPUS_STARTING_CREDITS", getenv)
-	errs = append(errs, err)
-	c.Workers, err = parseInt("LEPUS_WORKERS", getenv)
-	errs = append(errs, err)
-	c.Kling.VideoSlots, err = parseSlots("KLING_VIDEO_SLOTS", getenv)
-	errs = append(errs, err)
-	c.Kling.ImageSlots, err = parseSlots("KLING_IMAGE_SLOTS", getenv)
-	errs = append(errs, err)
-	c.PollInterval, err = parseDuration("LEPUS_POLL_INTERVAL", getenv)
-	errs = append(errs, err)
-	c.FetchPollInterval, err = parseDuration("LEPUS_QUEUE_POLL_INTERVAL", getenv)
-	errs = append(errs, err)
-	c.JobTimeout, err = parseDuration("LEPUS_JOB_TIMEOUT", getenv)
-	errs = append(errs, err)
-	c.RescueAfter, err = parseDuration("LEPUS_RESCUE_AFTER", getenv)
-	errs = append(errs, err)
-	c.RetryBase, err = parseDuration("LEPUS_RETRY_BASE", getenv)
-	errs = append(errs, err)
-	c.WebhookRetryBase, err = parseDuration("LEPUS_WEBHOOK_RETRY_BASE", getenv)
-	errs = append(errs, err)
-	c.ShutdownGrace, err = parseDuration("LEPUS_SHUTDOWN_GRACE", getenv)
-	errs = append(errs, err)
-	c.EventsRecheck, err = parseDuration("LEPUS_EVENTS_RECHECK", getenv)
-	errs = append(errs, err)
-	c.Costs, err = parseCosts(getenv("LEPUS_COSTS"))
-	errs = append(errs, err)
-	c.CORSOrigins = parseOrigins(getenv("LEPUS_CORS_ORIGINS"))
-	c.Limits, err = limitsFromEnv(getenv)
-	errs = append(errs, err)
-	if err := errors.Join(errs...); err != nil {
+	if _, ok := set["KLING_IMAGE_SLOTS"]; ok && c.Kling.ImageSlots == 0 {
+		err = errors.Join(err, errors.New("KLING_IMAGE_SLOTS: must be at least 1"))
+	}
+	if err != nil {
 		return Config{}, err
 	}
+	if _, ok := set["LEPUS_ALLOW_PRIVATE_URLS"]; !ok {
+		c.AllowPrivateURLs = c.SandboxMode()
+	}
 	c = c.WithDefaults()
-	if devSignIn != nil {
-		c.ConsoleDevSignIn = *devSignIn
-	} else {
+	if _, ok := set["LEPUS_CONSOLE_DEV_SIGNIN"]; !ok {
 		c.ConsoleDevSignIn = c.SandboxMode() && loopbackAddr(c.Addr)
 	}
 	return c, c.Validate()
@@ -366,62 +319,52 @@ func loopbackAddr(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func parseInt(name string, getenv func(string) string) (int, error) {
-	v := strings.TrimSpace(getenv(name))
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %q is not a whole number", name, v)
-	}
-	return n, nil
+// envParsers read the settings that are not strings, ignoring spaces
+// around the text.
+var envParsers = Parsers{
+	reflect.TypeFor[int](): func(v string) (any, error) {
+		v = strings.TrimSpace(v)
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a whole number", v)
+		}
+		return n, nil
+	},
+	reflect.TypeFor[float64](): func(v string) (any, error) {
+		v = strings.TrimSpace(v)
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("%q is not a number", v)
+		}
+		return f, nil
+	},
+	reflect.TypeFor[bool](): func(v string) (any, error) {
+		v = strings.TrimSpace(v)
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not true/false/1/0", v)
+		}
+		return b, nil
+	},
+	reflect.TypeFor[time.Duration](): func(v string) (any, error) {
+		v = strings.TrimSpace(v)
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("%q is not a duration like 500ms or 5s", v)
+		}
+		return d, nil
+	},
+	reflect.TypeFor[[]string]():       parseOrigins,
+	reflect.TypeFor[map[string]int](): parseCosts,
 }
 
-// parseSlots reads a pool size. Unlike other numbers, a set 0 is an error
-// rather than "use the default": an account with no slots cannot run tasks.
-func parseSlots(name string, getenv func(string) string) (int, error) {
-	n, err := parseInt(name, getenv)
-	if err == nil && strings.TrimSpace(getenv(name)) != "" && n < 1 {
-		return 0, fmt.Errorf("%s: %d; must be at least 1", name, n)
-	}
-	return n, err
-}
-
-func parseDuration(name string, getenv func(string) string) (time.Duration, error) {
-	v := strings.TrimSpace(getenv(name))
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("%s: %q is not a duration like 500ms or 5s", name, v)
-	}
-	return d, nil
-}
-
-func parseBool(name string, getenv func(string) string) (*bool, error) {
-	v := strings.TrimSpace(getenv(name))
-	if v == "" {
-		return nil, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %q is not true/false/1/0", name, v)
-	}
-	return &b, nil
-}
-
-// parseOrigins splits a comma list. Unset gives nil (the mode's default);
-// "none" gives an empty list (no origin, even in sandbox mode).
-func parseOrigins(v string) []string {
+// parseOrigins splits a comma list; "none" gives an empty list (no origin,
+// even in sandbox mode). Unset, the field stays nil: the mode's default.
+func parseOrigins(v string) (any, error) {
 	v = strings.TrimSpace(v)
-	if v == "" {
-		return nil
-	}
 	out := []string{}
 	if strings.EqualFold(v, "none") {
-		return out
+		return out, nil
 	}
 	for _, o := range strings.Split(v, ",") {
 		// Browsers send an origin without a trailing slash.
@@ -429,7 +372,7 @@ func parseOrigins(v string) []string {
 			out = append(out, o)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // validateOrigins accepts "*" alone, or origins: scheme://host[:port] with
@@ -451,7 +394,9 @@ func validateOrigins(origins []string) error {
 	return nil
 }
 
-func parseCosts(v string) (map[string]int, error) {
+// parseCosts reads "type=credits" pairs; checkCostKeys then refuses
+// unknown types.
+func parseCosts(v string) (any, error) {
 	out := map[string]int{}
 	for _, part := range strings.Split(v, ",") {
 		part = strings.TrimSpace(part)
@@ -461,9 +406,9 @@ func parseCosts(v string) (map[string]int, error) {
 		k, n, ok := strings.Cut(part, "=")
 		cost, err := strconv.Atoi(strings.TrimSpace(n))
 		if !ok || err != nil || cost < 0 {
-			return nil, fmt.Errorf("LEPUS_COSTS: %q is not type=credits", part)
+			return nil, fmt.Errorf("%q is not type=credits", part)
 		}
 		out[strings.TrimSpace(k)] = cost
 	}
-	return out, checkCostKeys(out)
+	return out, nil
 }

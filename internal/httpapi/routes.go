@@ -5,8 +5,10 @@ package httpapi
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -21,10 +23,13 @@ import (
 
 // Deps are what the handlers need.
 type Deps struct {
-	App     *app.Service
-	Auth    *auth.Signer
-	Logger  *slog.Logger
-	Version string
+	App *app.Service
+	// Workflows are the workflows whose routes are served (their
+	// Definition.Routes); nil: every workflow, as in workflow.NewRegistry.
+	Workflows *workflow.Registry
+	Auth      *auth.Signer
+	Logger    *slog.Logger
+	Version   string
 	// Extra mounts additional plain handlers (the provider sandbox) by pattern.
 	Extra map[string]http.Handler
 	// Admin is the admin area (the River UI at /admin/river); nil: none.
@@ -72,36 +77,15 @@ func NewHandler(d Deps) http.Handler {
 	registerAssets(api, h)
 
 	// Workflows: POST <path> with the workflow's request → 202 and the task.
-	registerCreate[workflow.FaceSwapRequest](api, h, "face_swap", "face-swap", "/kling/face-swap",
-		"Swap the face of one photo into another, optionally animated into a video")
-	registerCreate[workflow.ImageToVideoRequest](api, h, "image_to_video", "image-to-video", "/kling/image-to-video",
-		"Animate an image into a video")
-	registerCreate[workflow.TextToVideoRequest](api, h, "text_to_video", "text-to-video", "/kling/text-to-video",
-		"Make a video from a prompt")
-	registerCreate[workflow.MultiImageToVideoRequest](api, h, "multi_image_to_video", "multi-image-to-video", "/kling/multi-image-to-video",
-		"Make a video from one to four images and a prompt")
-	registerCreate[workflow.LipSyncRequest](api, h, "lip_sync", "lip-sync", "/kling/lip-sync",
-		"Make a face in a video speak an audio file")
-	registerCreate[workflow.MotionControlRequest](api, h, "motion_control", "motion-control", "/kling/motion-control",
-		"Make the character of an image move like the person in a video")
-	registerCreate[workflow.VideoExtendRequest](api, h, "video_extend", "video-extend", "/kling/video-extend",
-		"Extend a Kling video by about 5 seconds at its end")
-	registerCreate[workflow.ImageGenerationRequest](api, h, "image_generation", "image-generation", "/kling/image-generation",
-		"Generate images from a prompt, optionally from a reference image")
-	registerCreate[workflow.OmniImageRequest](api, h, "omni_image", "omni-image", "/kling/omni-image",
-		"Generate images from a prompt that refers to input images as <<<image_N>>>")
-
-	// Enhance style: five capabilities, one job kind (enhance_style).
-	registerCreate[workflow.SkinEnhanceRequest](api, h, "enhance_style", "skin-enhance", "/enhance-style/skin-enhance",
-		"Retouch the skin of a portrait (natural, moderate or max)")
-	registerCreate[workflow.RelightRequest](api, h, "enhance_style", "relight", "/enhance-style/relight",
-		"Relight a photo (Stability AI)")
-	registerCreate[workflow.OutfitSwapRequest](api, h, "enhance_style", "outfit-swap", "/enhance-style/outfit-swap",
-		"Dress a person in a garment")
-	registerCreate[workflow.AIStylistRequest](api, h, "enhance_style", "ai-stylist", "/enhance-style/ai-stylist",
-		"Style a complete look around a garment")
-	registerCreate[workflow.OutfitShotRequest](api, h, "enhance_style", "outfit-shot", "/enhance-style/outfit-shot",
-		"Make social-media shots of a garment, up to four variations in parallel")
+	workflows := d.Workflows
+	if workflows == nil {
+		workflows = workflow.NewRegistry(0)
+	}
+	for _, def := range workflows.Definitions() {
+		for _, rt := range def.Routes {
+			registerWorkflow(api, h, def.Type, rt)
+		}
+	}
 
 	registerCredits(api, h)
 	registerCallbacks(api, h)
@@ -152,4 +136,79 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// registerWorkflow registers a workflow route: POST rt.Path with the
+// route's request type as the body, answering 202 and the task. The type is
+// known only at run time (a registry value) and Go cannot instantiate a
+// generic from one, so the body is read raw (createBody[json.RawMessage],
+// which still reads the webhook fields) and decoded here into the route's
+// request, after huma has validated it against the request type's schema,
+// set on the operation (the OpenAPI document is as a typed body makes it).
+func registerWorkflow(api huma.API, h *handlers, taskType string, rt workflow.Route) {
+	reg := api.OpenAPI().Components.Schemas
+	ref := reg.Schema(reflect.TypeOf(rt.New()).Elem(), true, "")
+	schema := reg.SchemaFromRef(ref.Ref)
+	if schema != nil {
+		addWebhookFields(schema)
+	}
+	huma.Register(api, huma.Operation{
+		OperationID: rt.OperationID(), Method: http.MethodPost, Path: rt.Path,
+		Summary: rt.Summary, Tags: []string{"Workflows"}, Security: secured,
+		DefaultStatus: http.StatusAccepted, MaxBodyBytes: 64 << 10,
+		Errors: []int{400, 401, 402, 409, 413, 422, 429}, Responses: withReplayResponse(api, createdResponse(api)),
+		RequestBody: &huma.RequestBody{Content: map[string]*huma.MediaType{"application/json": {Schema: ref}}},
+		Description: "Starts a " + taskType + " task and answers 202 with it: follow it with GET /tasks/{id} or its event stream. " +
+			"Its cost in credits is debited now and refunded if the task fails or is canceled; a short balance is a 402. " +
+			"Inputs given as URLs may be uploads (POST /uploads) or public http(s) URLs. " +
+			"With an Idempotency-Key, the same key and body again answer 200 with the same task and Idempotent-Replayed: true " +
+			"(nothing new is started or paid); the same key with another body is a 409.",
+	}, func(ctx context.Context, in *createInput[json.RawMessage]) (*TaskOutput, error) {
+		req := rt.New()
+		if err := decodeRequest(in.Body.Request, schema, req); err != nil {
+			return nil, huma.Error422UnprocessableEntity("validation failed", &huma.ErrorDetail{Location: "body", Message: err.Error()})
+		}
+		t, created, err := h.app.CreateTask(ctx, app.CreateTaskParams{
+			UserID: userID(ctx), Type: taskType, Request: req, IdempotencyKey: in.IdempotencyKey,
+			Webhook: in.Body.Hook.app(),
+		})
+		if err != nil {
+			return nil, problem(ctx, h.log, err)
+		}
+		out := &TaskOutput{Status: http.StatusAccepted, Location: "/tasks/" + t.ID, Body: taskView(h.app, t)}
+		if !created {
+			out.Status, out.Replayed = http.StatusOK, "true"
+		}
+		if in.wait > 0 {
+			return h.answerWait(ctx, out, t, created, in.wait)
+		}
+		return out, nil
+	})
+}
+
+// decodeRequest decodes a validated body into req, first giving each
+// property the body leaves out (or sets to null) its schema default: what
+// huma does for a typed body, from the same default tags.
+func decodeRequest(body json.RawMessage, schema *huma.Schema, req workflow.Request) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return err
+	}
+	if schema != nil {
+		for name, p := range schema.Properties {
+			if v, ok := fields[name]; p.Default == nil || (ok && string(v) != "null") {
+				continue
+			}
+			b, err := json.Marshal(p.Default)
+			if err != nil {
+				return err
+			}
+			fields[name] = b
+		}
+	}
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, req)
 }

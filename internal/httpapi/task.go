@@ -7,9 +7,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/lepus-ai/lepus/internal/app"
 	"github.com/lepus-ai/lepus/internal/lepus"
-	"github.com/lepus-ai/lepus/internal/workflow"
 )
 
 // TaskOutput is the response of every endpoint that returns one task.
@@ -46,40 +44,6 @@ func withReplayResponse(api huma.API, responses map[string]*huma.Response) map[s
 		}},
 	}
 	return responses
-}
-
-// registerCreate registers POST path for a workflow whose request type is R.
-func registerCreate[R any, PR interface {
-	*R
-	workflow.Request
-}](api huma.API, h *handlers, taskType, opID, path, summary string) {
-	huma.Register(api, huma.Operation{
-		OperationID: opID, Method: http.MethodPost, Path: path,
-		Summary: summary, Tags: []string{"Workflows"}, Security: secured,
-		DefaultStatus: http.StatusAccepted, MaxBodyBytes: 64 << 10,
-		Errors: []int{400, 401, 402, 409, 413, 422, 429}, Responses: withReplayResponse(api, createdResponse(api)),
-		Description: "Starts a " + taskType + " task and answers 202 with it: follow it with GET /tasks/{id} or its event stream. " +
-			"Its cost in credits is debited now and refunded if the task fails or is canceled; a short balance is a 402. " +
-			"Inputs given as URLs may be uploads (POST /uploads) or public http(s) URLs. " +
-			"With an Idempotency-Key, the same key and body again answer 200 with the same task and Idempotent-Replayed: true " +
-			"(nothing new is started or paid); the same key with another body is a 409.",
-	}, func(ctx context.Context, in *createInput[R]) (*TaskOutput, error) {
-		t, created, err := h.app.CreateTask(ctx, app.CreateTaskParams{
-			UserID: userID(ctx), Type: taskType, Request: PR(&in.Body.Request), IdempotencyKey: in.IdempotencyKey,
-			Webhook: in.Body.Hook.app(),
-		})
-		if err != nil {
-			return nil, problem(ctx, h.log, err)
-		}
-		out := &TaskOutput{Status: http.StatusAccepted, Location: "/tasks/" + t.ID, Body: taskView(h.app, t)}
-		if !created {
-			out.Status, out.Replayed = http.StatusOK, "true"
-		}
-		if in.wait > 0 {
-			return h.answerWait(ctx, out, t, created, in.wait)
-		}
-		return out, nil
-	})
 }
 
 type taskIDInput struct {

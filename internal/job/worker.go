@@ -14,56 +14,28 @@ import (
 	"github.com/lepus-ai/lepus/internal/workflow"
 )
 
-// Args are the job arguments of every workflow: the task id. The kind, a
-// type parameter, names the workflow, so each workflow is its own job kind
-// (visible as such in River UI) served by the same worker.
-type Args[K kind] struct {
+// Args are the job arguments of every workflow: the task id. Each workflow
+// is its own job kind (visible as such in River UI), named by its task type
+// (workflow.Definition.Type), and served by the same worker.
+type Args struct {
 	TaskID string `json:"task_id"`
+	// kind is set on the args a worker is registered with and on every
+	// insert; a job being worked has it empty, as nothing reads it there.
+	kind string
 }
 
 // Kind is the workflow's task type.
-func (Args[K]) Kind() string { var k K; return k.name() }
+func (a Args) Kind() string { return a.kind }
 
-type kind interface{ name() string }
-
-// One job kind per workflow. A new workflow adds a type here and a line in Register.
-type (
-	faceSwapKind          struct{}
-	imageToVideoKind      struct{}
-	textToVideoKind       struct{}
-	multiImageToVideoKind struct{}
-	lipSyncKind           struct{}
-	motionControlKind     struct{}
-	videoExtendKind       struct{}
-	imageGenerationKind   struct{}
-	omniImageKind         struct{}
-	enhanceStyleKind      struct{}
-	avatarPortraitsKind   struct{}
-	avatarAnglesKind      struct{}
-)
-
-func (faceSwapKind) name() string          { return "face_swap" }
-func (imageToVideoKind) name() string      { return "image_to_video" }
-func (textToVideoKind) name() string       { return "text_to_video" }
-func (multiImageToVideoKind) name() string { return "multi_image_to_video" }
-func (lipSyncKind) name() string           { return "lip_sync" }
-func (motionControlKind) name() string     { return "motion_control" }
-func (videoExtendKind) name() string       { return "video_extend" }
-func (imageGenerationKind) name() string   { return "image_generation" }
-func (omniImageKind) name() string         { return "omni_image" }
-func (enhanceStyleKind) name() string      { return "enhance_style" }
-func (avatarPortraitsKind) name() string   { return "avatar_confirm_portraits" }
-func (avatarAnglesKind) name() string      { return "avatar_reference_angles" }
-
-// worker runs one job kind through the engine.
-type worker[K kind] struct {
-	river.WorkerDefaults[Args[K]]
+// worker runs one workflow's jobs through the engine.
+type worker struct {
+	river.WorkerDefaults[Args]
 	e      *Engine
 	policy workflow.Policy
 	def    time.Duration
 }
 
-func (w *worker[K]) Work(ctx context.Context, j *river.Job[Args[K]]) (err error) {
+func (w *worker) Work(ctx context.Context, j *river.Job[Args]) (err error) {
 	w.e.Running.add(j.ID)
 	defer w.e.Running.remove(j.ID)
 	defer func() {
@@ -80,72 +52,68 @@ func (w *worker[K]) Work(ctx context.Context, j *river.Job[Args[K]]) (err error)
 
 // Timeout bounds one run: the queue's job timeout, or the workflow's hard
 // limit if that is shorter.
-func (w *worker[K]) Timeout(*river.Job[Args[K]]) time.Duration {
+func (w *worker) Timeout(*river.Job[Args]) time.Duration {
 	if w.policy.HardLimit > 0 {
 		return min(w.policy.HardLimit, w.def)
 	}
 	return w.def
 }
 
-// Kinds maps task types to job inserts, and registers their workers.
+// Kinds maps task types to job kinds and their queue policies.
 type Kinds struct {
-	insert map[string]func(taskID string) river.JobArgs
 	policy map[string]workflow.Policy
 	// Sweeper finishes tasks whose job died; give it the client once built.
 	Sweeper *Sweeper
 }
 
-// Register adds a worker for every workflow to workers and returns the
-// kinds for inserting. It fails if a workflow has no job kind.
+// Register adds a worker for every workflow of reg to workers (nil: none,
+// for a process that only inserts) and returns the kinds for inserting.
+// The kinds are the registry's types, so no workflow is left without a
+// worker; a type that is already another job's kind is refused.
 // jobTimeout is the queue's per-run timeout (DefaultJobTimeout if zero).
 func Register(workers *river.Workers, e *Engine, reg *workflow.Registry, jobTimeout time.Duration) (*Kinds, error) {
 	defaultTimeout := cmp.Or(jobTimeout, DefaultJobTimeout)
-	k := &Kinds{insert: map[string]func(string) river.JobArgs{}, policy: map[string]workflow.Policy{}, Sweeper: &Sweeper{Engine: e}}
+	k := &Kinds{policy: map[string]workflow.Policy{}, Sweeper: &Sweeper{Engine: e}}
 	if workers != nil {
 		river.AddWorker[SweepArgs](workers, k.Sweeper)
 	}
-	add(workers, e, reg, k, faceSwapKind{}, defaultTimeout)
-	add(workers, e, reg, k, imageToVideoKind{}, defaultTimeout)
-	add(workers, e, reg, k, textToVideoKind{}, defaultTimeout)
-	add(workers, e, reg, k, multiImageToVideoKind{}, defaultTimeout)
-	add(workers, e, reg, k, lipSyncKind{}, defaultTimeout)
-	add(workers, e, reg, k, motionControlKind{}, defaultTimeout)
-	add(workers, e, reg, k, videoExtendKind{}, defaultTimeout)
-	add(workers, e, reg, k, imageGenerationKind{}, defaultTimeout)
-	add(workers, e, reg, k, omniImageKind{}, defaultTimeout)
-	add(workers, e, reg, k, enhanceStyleKind{}, defaultTimeout)
-	add(workers, e, reg, k, avatarPortraitsKind{}, defaultTimeout)
-	add(workers, e, reg, k, avatarAnglesKind{}, defaultTimeout)
-	for _, t := range reg.Types() {
-		if k.insert[t] == nil {
-			return nil, fmt.Errorf("job: workflow %q has no job kind", t)
+	for _, d := range reg.Definitions() {
+		if workers != nil {
+			if err := addWorker(workers, Args{kind: d.Type}, &worker{e: e, policy: d.Policy, def: defaultTimeout}); err != nil {
+				return nil, fmt.Errorf("job: workflow %q: %w", d.Type, err)
+			}
 		}
+		k.policy[d.Type] = d.Policy
 	}
 	return k, nil
 }
 
-func add[K kind](workers *river.Workers, e *Engine, reg *workflow.Registry, k *Kinds, kd K, def time.Duration) {
-	d := reg.Get(kd.name())
-	if d == nil {
-		return
-	}
-	if workers != nil {
-		river.AddWorker[Args[K]](workers, &worker[K]{e: e, policy: d.Policy, def: def})
-	}
-	k.insert[kd.name()] = func(id string) river.JobArgs { return Args[K]{TaskID: id} }
-	k.policy[kd.name()] = d.Policy
+// addWorker registers w for the kind of args. River's AddWorker takes the
+// kind from the args type; AddWorkerArgs takes it from a value, so one Go
+// type serves every workflow. (River's doc calls AddWorkerArgs meant for
+// its own tests; should it go, the way back is one Args type per workflow.)
+// It panics on a kind registered twice (a workflow named like another job
+// kind); that becomes an error here.
+func addWorker(workers *river.Workers, args Args, w *worker) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%v", v)
+		}
+	}()
+	river.AddWorkerArgs(workers, args, w)
+	return nil
 }
 
 // Enqueue returns the lepus.TaskCreateParams.Enqueue function: it inserts
 // the task's job in the task's transaction.
 func (k *Kinds) Enqueue(c *Client) func(ctx context.Context, tx *sql.Tx, t *lepus.Task) (int64, error) {
 	return func(ctx context.Context, tx *sql.Tx, t *lepus.Task) (int64, error) {
-		mk := k.insert[t.Type]
-		if mk == nil {
+		policy, ok := k.policy[t.Type]
+		if !ok {
 			return 0, fmt.Errorf("enqueue: no job kind for %q", t.Type)
 		}
-		res, err := c.InsertTx(ctx, tx, mk(t.ID), &river.InsertOpts{
-			Queue: QueueName, MaxAttempts: k.policy[t.Type].MaxRetries + 1,
+		res, err := c.InsertTx(ctx, tx, Args{TaskID: t.ID, kind: t.Type}, &river.InsertOpts{
+			Queue: QueueName, MaxAttempts: policy.MaxRetries + 1,
 		})
 		if err != nil {
 			return 0, fmt.Errorf("enqueue %s: %w", t.Type, err)

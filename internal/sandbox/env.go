@@ -1,125 +1,143 @@
 package sandbox
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lepus-ai/lepus/internal/config"
 )
 
-// ConfigFromEnv returns DefaultConfig overridden by SANDBOX_* variables read
-// through getenv (so the CLI, not this package, touches the environment):
-//
-//	SANDBOX_IMAGE_LATENCY, SANDBOX_VIDEO_LATENCY, SANDBOX_RESPONSE_DELAY
-//	    durations ("3s", "250ms") or plain seconds ("1.5")
-//	SANDBOX_FAILURE_RATE, SANDBOX_RESET_RATE   fractions in [0, 1]
-//	SANDBOX_FAILURE_CODES                      comma list of Kling codes
-//	SANDBOX_CONCURRENCY                        slots, 0 = unlimited
-//	SANDBOX_IMAGE_CONCURRENCY, SANDBOX_VIDEO_CONCURRENCY
-//	                                           per pool, 0 = SANDBOX_CONCURRENCY
-//	SANDBOX_PUBLIC_URL                         base of result URLs
-//	SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY     accepted credentials
-//	SANDBOX_LLM_KEY                            accepted LLM Bearer key
-//	SANDBOX_ARK_KEY, SANDBOX_ARK_IMAGES, SANDBOX_ARK_LATENCY
-//	                                           the fake Ark (ark_env.go)
-//	SANDBOX_STABILITY_KEY                      accepted Stability Bearer key
-//	SANDBOX_RELIGHT_LATENCY, SANDBOX_STABILITY_MIN_POLL
-//	                                           durations, like the latencies
-//
-// Errors name the variable at fault.
+// envVars are the variables ConfigFromEnv reads. Each field points at the
+// Config field its variable sets, so an unset variable leaves that field as
+// it is. (Config has no env tags of its own: it is mostly built in code.)
+type envVars struct {
+	AccessKey        *string        `env:"SANDBOX_ACCESS_KEY"` // accepted credentials
+	SecretKey        *string        `env:"SANDBOX_SECRET_KEY"`
+	ImageLatency     *time.Duration `env:"SANDBOX_IMAGE_LATENCY"` // durations ("3s", "250ms") or plain seconds ("1.5")
+	VideoLatency     *time.Duration `env:"SANDBOX_VIDEO_LATENCY"`
+	ResponseDelay    *time.Duration `env:"SANDBOX_RESPONSE_DELAY"` // the only one that may be 0
+	FailureRate      *float64       `env:"SANDBOX_FAILURE_RATE"`   // fractions in [0, 1]
+	ResetRate        *float64       `env:"SANDBOX_RESET_RATE"`
+	FailureCodes     *[]int         `env:"SANDBOX_FAILURE_CODES"`     // comma list of Kling codes
+	Concurrency      *int           `env:"SANDBOX_CONCURRENCY"`       // slots, 0 = unlimited
+	ImageConcurrency *int           `env:"SANDBOX_IMAGE_CONCURRENCY"` // per pool, 0 = SANDBOX_CONCURRENCY
+	VideoConcurrency *int           `env:"SANDBOX_VIDEO_CONCURRENCY"`
+	PublicURL        *string        `env:"SANDBOX_PUBLIC_URL"` // base of result URLs
+	LLMKey           *string        `env:"SANDBOX_LLM_KEY"`    // accepted LLM Bearer key
+	ArkKey           *string        `env:"SANDBOX_ARK_KEY"`    // accepted Ark Bearer key
+	ArkImages        *int           `env:"SANDBOX_ARK_IMAGES"` // images per sequential Ark request, 1–15
+	ArkLatency       *time.Duration `env:"SANDBOX_ARK_LATENCY"`
+	StabilityKey     *string        `env:"SANDBOX_STABILITY_KEY"` // accepted Stability Bearer key
+	RelightLatency   *time.Duration `env:"SANDBOX_RELIGHT_LATENCY"`
+	StabilityMinPoll *time.Duration `env:"SANDBOX_STABILITY_MIN_POLL"`
+}
+
+// ConfigFromEnv returns DefaultConfig overridden by the SANDBOX_* variables
+// (envVars) read through getenv, so the CLI, not this package, touches the
+// environment. Errors name the variable at fault.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	cfg := DefaultConfig()
-	durations := []struct {
-		name string
-		dst  *time.Duration
-		zero bool // whether 0 is allowed
-	}{
-		{"SANDBOX_IMAGE_LATENCY", &cfg.ImageLatency, false},
-		{"SANDBOX_VIDEO_LATENCY", &cfg.VideoLatency, false},
-		{"SANDBOX_RESPONSE_DELAY", &cfg.ResponseDelay, true},
-		{"SANDBOX_RELIGHT_LATENCY", &cfg.RelightLatency, false},
-		{"SANDBOX_STABILITY_MIN_POLL", &cfg.StabilityMinPoll, false},
-	}
-	for _, d := range durations {
-		v := strings.TrimSpace(getenv(d.name))
-		if v == "" {
-			continue
-		}
-		dur, err := parseDuration(v)
-		if err != nil || dur < 0 || (dur == 0 && !d.zero) {
-			return Config{}, fmt.Errorf("%s: want a positive duration such as 3s, got %q", d.name, v)
-		}
-		*d.dst = dur
-	}
-	rates := []struct {
-		name string
-		dst  *float64
-	}{
-		{"SANDBOX_FAILURE_RATE", &cfg.FailureRate},
-		{"SANDBOX_RESET_RATE", &cfg.ResetRate},
-	}
-	for _, r := range rates {
-		v := strings.TrimSpace(getenv(r.name))
-		if v == "" {
-			continue
-		}
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 || f > 1 {
-			return Config{}, fmt.Errorf("%s: want a fraction in [0, 1], got %q", r.name, v)
-		}
-		*r.dst = f
-	}
-	if v := strings.TrimSpace(getenv("SANDBOX_FAILURE_CODES")); v != "" {
-		cfg.FailureCodes = nil
-		for part := range strings.SplitSeq(v, ",") {
-			code, err := strconv.Atoi(strings.TrimSpace(part))
-			if err != nil || code == 0 || !knownCode(code) {
-				return Config{}, fmt.Errorf("SANDBOX_FAILURE_CODES: %q is not a Kling error code", strings.TrimSpace(part))
-			}
-			cfg.FailureCodes = append(cfg.FailureCodes, code)
-		}
-	}
-	counts := []struct {
-		name string
-		dst  *int
-	}{
-		{"SANDBOX_CONCURRENCY", &cfg.Concurrency},
-		{"SANDBOX_IMAGE_CONCURRENCY", &cfg.ImageConcurrency},
-		{"SANDBOX_VIDEO_CONCURRENCY", &cfg.VideoConcurrency},
-	}
-	for _, c := range counts {
-		v := strings.TrimSpace(getenv(c.name))
-		if v == "" {
-			continue
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return Config{}, fmt.Errorf("%s: want a whole number >= 0, got %q", c.name, v)
-		}
-		*c.dst = n
-	}
-	if v := strings.TrimSpace(getenv("SANDBOX_PUBLIC_URL")); v != "" {
-		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
-			return Config{}, fmt.Errorf("SANDBOX_PUBLIC_URL: want an http(s) URL, got %q", v)
-		}
-		cfg.PublicURL = v
-	}
-	if v := getenv("SANDBOX_ACCESS_KEY"); v != "" {
-		cfg.AccessKey = v
-	}
-	if v := getenv("SANDBOX_SECRET_KEY"); v != "" {
-		cfg.SecretKey = v
-	}
-	if v := getenv("SANDBOX_LLM_KEY"); v != "" {
-		cfg.LLMKey = v
-	}
-	if err := arkFromEnv(getenv, &cfg); err != nil {
+	set, err := config.ParseEnv(&envVars{
+		AccessKey:        &cfg.AccessKey,
+		SecretKey:        &cfg.SecretKey,
+		ImageLatency:     &cfg.ImageLatency,
+		VideoLatency:     &cfg.VideoLatency,
+		ResponseDelay:    &cfg.ResponseDelay,
+		FailureRate:      &cfg.FailureRate,
+		ResetRate:        &cfg.ResetRate,
+		FailureCodes:     &cfg.FailureCodes,
+		Concurrency:      &cfg.Concurrency,
+		ImageConcurrency: &cfg.ImageConcurrency,
+		VideoConcurrency: &cfg.VideoConcurrency,
+		PublicURL:        &cfg.PublicURL,
+		LLMKey:           &cfg.LLMKey,
+		ArkKey:           &cfg.ArkKey,
+		ArkImages:        &cfg.ArkImages,
+		ArkLatency:       &cfg.ArkLatency,
+		StabilityKey:     &cfg.StabilityKey,
+		RelightLatency:   &cfg.RelightLatency,
+		StabilityMinPoll: &cfg.StabilityMinPoll,
+	}, getenv, envParsers)
+	if err != nil {
 		return Config{}, err
 	}
-	if v := getenv("SANDBOX_STABILITY_KEY"); v != "" {
-		cfg.StabilityKey = v
+	cfg.PublicURL = strings.TrimSpace(cfg.PublicURL)
+	const positive, count = "a positive duration such as 3s", "a whole number >= 0"
+	// Every default passes these, so a failed check quotes a set variable.
+	var errs []error
+	for _, c := range []struct {
+		name string
+		ok   bool
+		want string
+	}{
+		{"SANDBOX_IMAGE_LATENCY", cfg.ImageLatency > 0, positive},
+		{"SANDBOX_VIDEO_LATENCY", cfg.VideoLatency > 0, positive},
+		{"SANDBOX_RELIGHT_LATENCY", cfg.RelightLatency > 0, positive},
+		{"SANDBOX_STABILITY_MIN_POLL", cfg.StabilityMinPoll > 0, positive},
+		{"SANDBOX_ARK_LATENCY", cfg.ArkLatency > 0, positive},
+		{"SANDBOX_FAILURE_RATE", cfg.FailureRate >= 0 && cfg.FailureRate <= 1, "a fraction in [0, 1]"},
+		{"SANDBOX_RESET_RATE", cfg.ResetRate >= 0 && cfg.ResetRate <= 1, "a fraction in [0, 1]"},
+		{"SANDBOX_CONCURRENCY", cfg.Concurrency >= 0, count},
+		{"SANDBOX_IMAGE_CONCURRENCY", cfg.ImageConcurrency >= 0, count},
+		{"SANDBOX_VIDEO_CONCURRENCY", cfg.VideoConcurrency >= 0, count},
+		{"SANDBOX_ARK_IMAGES", cfg.ArkImages >= 1 && cfg.ArkImages <= arkGroupMax, fmt.Sprintf("a whole number in [1, %d]", arkGroupMax)},
+		{"SANDBOX_PUBLIC_URL", cfg.PublicURL == "" || strings.HasPrefix(cfg.PublicURL, "http://") ||
+			strings.HasPrefix(cfg.PublicURL, "https://"), "an http(s) URL"},
+	} {
+		if !c.ok {
+			errs = append(errs, fmt.Errorf("%s: want %s, got %q", c.name, c.want, set[c.name]))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// envParsers read envVars' non-string types, ignoring spaces around the
+// text; the ranges are checked in ConfigFromEnv.
+var envParsers = config.Parsers{
+	reflect.TypeFor[time.Duration](): func(v string) (any, error) {
+		v = strings.TrimSpace(v)
+		d, err := parseDuration(v)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("want a positive duration such as 3s, got %q", v)
+		}
+		return d, nil
+	},
+	reflect.TypeFor[float64](): func(v string) (any, error) {
+		v = strings.TrimSpace(v)
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return nil, fmt.Errorf("want a number, got %q", v)
+		}
+		return f, nil
+	},
+	reflect.TypeFor[int](): func(v string) (any, error) {
+		v = strings.TrimSpace(v)
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, fmt.Errorf("want a whole number, got %q", v)
+		}
+		return n, nil
+	},
+	// []int is only SANDBOX_FAILURE_CODES.
+	reflect.TypeFor[[]int](): func(v string) (any, error) {
+		var codes []int
+		for part := range strings.SplitSeq(v, ",") {
+			part = strings.TrimSpace(part)
+			code, err := strconv.Atoi(part)
+			if err != nil || code == 0 || !knownCode(code) {
+				return nil, fmt.Errorf("%q is not a Kling error code", part)
+			}
+			codes = append(codes, code)
+		}
+		return codes, nil
+	},
 }
 
 // parseDuration accepts Go durations and plain seconds.

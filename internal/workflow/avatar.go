@@ -155,8 +155,8 @@ func avatarPortraits() *Definition {
 		StorageKey: func(t *lepus.Task, st *lepus.Stage, i int, _ string) string {
 			return path.Join("avatars", SafeSegment(t.UserID), fmt.Sprintf("%s_confirm_%d.png", t.ID, i))
 		},
-		Cost:     func(req Request, costs map[string]int) int { return costs["avatar_confirm_portraits"] },
-		CostKeys: []string{"avatar_confirm_portraits"},
+		Cost:  func(req Request, costs map[string]int) int { return costs["avatar_confirm_portraits"] },
+		Costs: map[string]int{"avatar_confirm_portraits": 10}, // four candidate portraits
 	}
 }
 
@@ -230,6 +230,6 @@ func avatarAngles() *Definition {
 		Cost: func(req Request, costs map[string]int) int {
 			return costs["avatar_angle"] * len(req.(*AvatarAnglesRequest).Angles)
 		},
-		CostKeys: []string{"avatar_angle"},
+		Costs: map[string]int{"avatar_angle": 2}, // per reference angle
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/lepus-ai/lepus/internal/lepus"
@@ -23,8 +24,10 @@ type Capability struct {
 	// Body builds the provider request of a stage.
 	Body func(req StyleRequest, st *lepus.Stage, env Env) (any, error)
 	// Cost is the credits, from the cost table.
-	Cost     func(req StyleRequest, costs map[string]int) int
-	CostKeys []string
+	Cost func(req StyleRequest, costs map[string]int) int
+	// Costs are the cost-table entries Cost reads, with their default
+	// credits (workflows.md §10).
+	Costs map[string]int
 	// Check, if set, runs the capability's checks that need I/O.
 	Check func(ctx context.Context, userID string, req StyleRequest, in Inputs) ([]string, error)
 }
@@ -46,11 +49,11 @@ type StyleRequest interface {
 
 // capabilities is the engine registry: capability → engine and builders.
 var capabilities = map[string]*Capability{
-	"skin_enhance": {ID: "skin_enhance", Engine: EngineKlingOmniImage, Stages: oneOmniStage, Body: omniBody(skinPrompt), Cost: flatCost("skin_enhance"), CostKeys: []string{"skin_enhance"}},
-	"relight":      {ID: "relight", Engine: EngineStabilityRelight, Stages: relightStages, Body: relightBody, Cost: flatCost("relight"), CostKeys: []string{"relight"}},
-	"outfit_swap":  {ID: "outfit_swap", Engine: EngineKlingOmniImage, Stages: oneOmniStage, Body: omniBody(outfitSwapPrompt), Cost: flatCost("outfit_swap"), CostKeys: []string{"outfit_swap"}},
-	"ai_stylist":   {ID: "ai_stylist", Engine: EngineKlingOmniImage, Stages: oneOmniStage, Body: omniBody(stylistPrompt), Cost: flatCost("ai_stylist"), CostKeys: []string{"ai_stylist"}},
-	"outfit_shot": {ID: "outfit_shot", Engine: EngineKlingOmniImage, Stages: outfitShotStages, Body: omniBody(outfitShotPrompt), Cost: outfitShotCost, CostKeys: []string{"outfit_shot", "outfit_shot_4"},
+	"skin_enhance": {ID: "skin_enhance", Engine: EngineKlingOmniImage, Stages: oneOmniStage, Body: omniBody(skinPrompt), Cost: flatCost("skin_enhance"), Costs: map[string]int{"skin_enhance": 3}},
+	"relight":      {ID: "relight", Engine: EngineStabilityRelight, Stages: relightStages, Body: relightBody, Cost: flatCost("relight"), Costs: map[string]int{"relight": 8}}, // Stability charges 8 of its credits
+	"outfit_swap":  {ID: "outfit_swap", Engine: EngineKlingOmniImage, Stages: oneOmniStage, Body: omniBody(outfitSwapPrompt), Cost: flatCost("outfit_swap"), Costs: map[string]int{"outfit_swap": 5}},
+	"ai_stylist":   {ID: "ai_stylist", Engine: EngineKlingOmniImage, Stages: oneOmniStage, Body: omniBody(stylistPrompt), Cost: flatCost("ai_stylist"), Costs: map[string]int{"ai_stylist": 5}},
+	"outfit_shot": {ID: "outfit_shot", Engine: EngineKlingOmniImage, Stages: outfitShotStages, Body: omniBody(outfitShotPrompt), Cost: outfitShotCost, Costs: map[string]int{"outfit_shot": 8, "outfit_shot_4": 24}, // per variation; four variations
 		Check: func(ctx context.Context, userID string, req StyleRequest, in Inputs) ([]string, error) {
 			return req.(*OutfitShotRequest).check(ctx, userID, in)
 		}},
@@ -116,13 +119,22 @@ func newStyleRequest(capability string) StyleRequest {
 }
 
 func enhanceStyle() *Definition {
-	var keys []string
+	costs := map[string]int{}
 	for _, c := range capabilities {
-		keys = append(keys, c.CostKeys...)
+		maps.Copy(costs, c.Costs)
 	}
 	return &Definition{
-		Type:       "enhance_style",
-		Policy:     Policy{MaxRetries: 2, PollInterval: 5 * time.Second, MaxPolls: 60},
+		Type:   "enhance_style",
+		Policy: Policy{MaxRetries: 2, PollInterval: 5 * time.Second, MaxPolls: 60},
+		// One route per capability, all of this one job kind.
+		Routes: []Route{
+			{Path: "/enhance-style/skin-enhance", Summary: "Retouch the skin of a portrait (natural, moderate or max)"},
+			{Path: "/enhance-style/relight", Summary: "Relight a photo (Stability AI)", New: func() Request { return &RelightRequest{} }},
+			{Path: "/enhance-style/outfit-swap", Summary: "Dress a person in a garment", New: func() Request { return &OutfitSwapRequest{} }},
+			{Path: "/enhance-style/ai-stylist", Summary: "Style a complete look around a garment", New: func() Request { return &AIStylistRequest{} }},
+			{Path: "/enhance-style/outfit-shot", Summary: "Make social-media shots of a garment, up to four variations in parallel",
+				New: func() Request { return &OutfitShotRequest{} }},
+		},
 		NewRequest: func() Request { return &SkinEnhanceRequest{} },
 		Plan: func(req Request) []lepus.Stage {
 			r := req.(StyleRequest)
@@ -146,6 +158,6 @@ func enhanceStyle() *Definition {
 			r := req.(StyleRequest)
 			return capabilities[r.Capability()].Cost(r, costs)
 		},
-		CostKeys: keys,
+		Costs: costs,
 	}
 }

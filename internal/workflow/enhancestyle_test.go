@@ -4,8 +4,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/lepus-ai/lepus/internal/config"
 )
 
 // The prompts of workflows.md §10, byte for byte, for fixed inputs.
@@ -111,7 +109,7 @@ func TestEnhanceStyle_Choices(t *testing.T) {
 func TestOutfitShot_VariationsAndCost(t *testing.T) {
 	t.Parallel()
 	def := NewRegistry(0).Get("enhance_style")
-	costs := config.DefaultCosts()
+	costs := NewRegistry(0).DefaultCosts()
 	for n, want := range map[int]int{1: 8, 2: 16, 3: 24, 4: 24} {
 		req := &OutfitShotRequest{GarmentImageURL: "g", Variations: n}
 		if err := req.Normalize(); err != nil {

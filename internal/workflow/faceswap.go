@@ -80,7 +80,8 @@ func (r *FaceSwapRequest) Prompt() string {
 
 func faceSwap() *Definition {
 	return &Definition{
-		Type: "face_swap",
+		Type:   "face_swap",
+		Routes: []Route{{Path: "/kling/face-swap", Summary: "Swap the face of one photo into another, optionally animated into a video"}},
 		Policy: Policy{
 			MaxRetries:   3,
 			PollInterval: 5 * time.Second,
@@ -129,7 +130,11 @@ func faceSwap() *Definition {
 				}, nil
 			}
 		},
-		CostKeys: []string{"face_swap", "face_swap_video", "face_swap_video_10s"},
+		Costs: map[string]int{
+			"face_swap":           4,  // one omni-image
+			"face_swap_video":     10, // the optional 5 s omni-video step
+			"face_swap_video_10s": 20, // the optional 10 s omni-video step
+		},
 		Cost: func(req Request, costs map[string]int) int {
 			r := req.(*FaceSwapRequest)
 			c := costs["face_swap"]

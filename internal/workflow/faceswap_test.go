@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lepus-ai/lepus/internal/config"
 	"github.com/lepus-ai/lepus/internal/lepus"
 	"github.com/lepus-ai/lepus/internal/provider/kling"
 )
@@ -97,7 +96,7 @@ func TestFaceSwap_Build(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("omni-video request:\n%v\nwant\n%v", got, want)
 	}
-	if c := def.Cost(req, config.DefaultCosts()); c != 4+20 {
+	if c := def.Cost(req, NewRegistry(0).DefaultCosts()); c != 4+20 {
 		t.Fatalf("cost = %d", c)
 	}
 }
@@ -148,17 +147,28 @@ func asErr(err error, target **lepus.Error) bool {
 func TestRegistry_CheckCosts(t *testing.T) {
 	t.Parallel()
 	reg := NewRegistry(0)
-	if err := reg.CheckCosts(config.DefaultCosts()); err != nil {
+	if err := reg.CheckCosts(NewRegistry(0).DefaultCosts()); err != nil {
 		t.Fatalf("the default cost table misses an entry: %v", err)
 	}
-	costs := config.DefaultCosts()
+	costs := NewRegistry(0).DefaultCosts()
 	delete(costs, "lip_sync")
 	if err := reg.CheckCosts(costs); err == nil || !strings.Contains(err.Error(), "lip_sync") {
 		t.Fatalf("a missing entry must be reported: %v", err)
 	}
 	for _, typ := range reg.Types() {
-		if len(reg.Get(typ).CostKeys) == 0 {
+		if len(reg.Get(typ).Costs) == 0 {
 			t.Errorf("%s names no cost key", typ)
+		}
+	}
+}
+
+func TestRegistry_DefaultCosts(t *testing.T) {
+	t.Parallel()
+	costs := NewRegistry(0).DefaultCosts()
+	// The figures workflows.md §10 gives; the rest are Lepus's own.
+	for k, want := range map[string]int{"skin_enhance": 3, "relight": 8, "outfit_swap": 5, "ai_stylist": 5, "outfit_shot": 8, "outfit_shot_4": 24} {
+		if costs[k] != want {
+			t.Errorf("%s costs %d by default, want %d", k, costs[k], want)
 		}
 	}
 }

@@ -143,6 +143,7 @@ func (r *ImageGenerationRequest) avatarBody(t *lepus.Task, prompt string, st *le
 func imageGeneration() *Definition {
 	return &Definition{
 		Type:       "image_generation",
+		Routes:     []Route{{Path: "/kling/image-generation", Summary: "Generate images from a prompt, optionally from a reference image"}},
 		Policy:     Policy{MaxRetries: 3, PollInterval: 5 * time.Second, MaxPolls: 60},
 		NewRequest: func() Request { return &ImageGenerationRequest{} },
 		Check: func(ctx context.Context, userID string, req Request, in Inputs) ([]string, error) {
@@ -176,7 +177,7 @@ func imageGeneration() *Definition {
 			}
 			return r.body(t, prompt, st, env), nil
 		},
-		CostKeys: []string{"image_generation"},
+		Costs: map[string]int{"image_generation": 2}, // per image
 		Cost: func(req Request, costs map[string]int) int {
 			return costs["image_generation"] * req.(*ImageGenerationRequest).N
 		},

@@ -46,6 +46,7 @@ func (r *ImageToVideoRequest) Images() []ImageInput {
 func imageToVideo() *Definition {
 	return &Definition{
 		Type:       "image_to_video",
+		Routes:     []Route{{Path: "/kling/image-to-video", Summary: "Animate an image into a video"}},
 		Policy:     Policy{MaxRetries: 2, PollInterval: 5 * time.Second, MaxPolls: 120},
 		NewRequest: func() Request { return &ImageToVideoRequest{} },
 		Plan: func(Request) []lepus.Stage {
@@ -67,7 +68,7 @@ func imageToVideo() *Definition {
 				CallbackURL: env.CallbackURL, ExternalTaskID: st.ExternalID,
 			}, nil
 		},
-		CostKeys: []string{"image_to_video"},
+		Costs: map[string]int{"image_to_video": 10}, // per 5 s of video
 		Cost: func(req Request, costs map[string]int) int {
 			return costs["image_to_video"] * durationUnits(req.(*ImageToVideoRequest).Duration)
 		},

@@ -146,7 +146,8 @@ func (r *LipSyncRequest) lipSyncBody(faces *lepus.Stage, st *lepus.Stage, env En
 
 func lipSync() *Definition {
 	return &Definition{
-		Type: "lip_sync",
+		Type:   "lip_sync",
+		Routes: []Route{{Path: "/kling/lip-sync", Summary: "Make a face in a video speak an audio file"}},
 		Policy: Policy{MaxRetries: 3, PollInterval: 5 * time.Second, MaxPolls: 120,
 			SoftLimit: 1800 * time.Second, HardLimit: 3600 * time.Second},
 		NewRequest: func() Request { return &LipSyncRequest{} },
@@ -171,7 +172,7 @@ func lipSync() *Definition {
 			}
 			return r.lipSyncBody(t.StageByName("faces"), st, env)
 		},
-		CostKeys: []string{"lip_sync"},
-		Cost:     func(req Request, costs map[string]int) int { return costs["lip_sync"] },
+		Costs: map[string]int{"lip_sync": 10},
+		Cost:  func(req Request, costs map[string]int) int { return costs["lip_sync"] },
 	}
 }

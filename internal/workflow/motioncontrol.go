@@ -78,6 +78,7 @@ func (r *MotionControlRequest) check(ctx context.Context, in Inputs) ([]string, 
 func motionControl() *Definition {
 	return &Definition{
 		Type:       "motion_control",
+		Routes:     []Route{{Path: "/kling/motion-control", Summary: "Make the character of an image move like the person in a video"}},
 		Policy:     Policy{MaxRetries: 2, PollInterval: 5 * time.Second, MaxPolls: 180},
 		NewRequest: func() Request { return &MotionControlRequest{} },
 		Check: func(ctx context.Context, _ string, req Request, in Inputs) ([]string, error) {
@@ -97,7 +98,7 @@ func motionControl() *Definition {
 				KeepOriginalSound: "yes", CallbackURL: env.CallbackURL, ExternalTaskID: st.ExternalID,
 			}, nil
 		},
-		CostKeys: []string{"motion_control"},
-		Cost:     func(req Request, costs map[string]int) int { return costs["motion_control"] },
+		Costs: map[string]int{"motion_control": 15},
+		Cost:  func(req Request, costs map[string]int) int { return costs["motion_control"] },
 	}
 }

@@ -54,6 +54,7 @@ func (r *MultiImageToVideoRequest) Images() []ImageInput {
 func multiImageToVideo() *Definition {
 	return &Definition{
 		Type:       "multi_image_to_video",
+		Routes:     []Route{{Path: "/kling/multi-image-to-video", Summary: "Make a video from one to four images and a prompt"}},
 		Policy:     Policy{MaxRetries: 2, PollInterval: 5 * time.Second, MaxPolls: 120},
 		NewRequest: func() Request { return &MultiImageToVideoRequest{} },
 		Plan: func(Request) []lepus.Stage {
@@ -76,7 +77,7 @@ func multiImageToVideo() *Definition {
 				CallbackURL: env.CallbackURL, ExternalTaskID: st.ExternalID,
 			}, nil
 		},
-		CostKeys: []string{"multi_image_to_video"},
+		Costs: map[string]int{"multi_image_to_video": 10}, // per 5 s of video
 		Cost: func(req Request, costs map[string]int) int {
 			return costs["multi_image_to_video"] * durationUnits(req.(*MultiImageToVideoRequest).Duration)
 		},

@@ -105,6 +105,7 @@ func (r *OmniImageRequest) check(ctx context.Context, userID string, in Inputs) 
 func omniImage() *Definition {
 	return &Definition{
 		Type:       "omni_image",
+		Routes:     []Route{{Path: "/kling/omni-image", Summary: "Generate images from a prompt that refers to input images as <<<image_N>>>"}},
 		Policy:     Policy{MaxRetries: 3, PollInterval: 5 * time.Second, MaxPolls: 60},
 		NewRequest: func() Request { return &OmniImageRequest{} },
 		Check: func(ctx context.Context, userID string, req Request, in Inputs) ([]string, error) {
@@ -130,7 +131,7 @@ func omniImage() *Definition {
 			}
 			return b, nil
 		},
-		CostKeys: []string{"omni_image"},
+		Costs: map[string]int{"omni_image": 3}, // per image
 		Cost: func(req Request, costs map[string]int) int {
 			return costs["omni_image"] * req.(*OmniImageRequest).N
 		},

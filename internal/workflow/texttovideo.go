@@ -49,6 +49,7 @@ func (r *TextToVideoRequest) Images() []ImageInput { return nil }
 func textToVideo() *Definition {
 	return &Definition{
 		Type:       "text_to_video",
+		Routes:     []Route{{Path: "/kling/text-to-video", Summary: "Make a video from a prompt"}},
 		Policy:     Policy{MaxRetries: 2, PollInterval: 5 * time.Second, MaxPolls: 120},
 		NewRequest: func() Request { return &TextToVideoRequest{} },
 		Plan: func(Request) []lepus.Stage {
@@ -74,7 +75,7 @@ func textToVideo() *Definition {
 				CallbackURL: env.CallbackURL, ExternalTaskID: st.ExternalID,
 			}, nil
 		},
-		CostKeys: []string{"text_to_video"},
+		Costs: map[string]int{"text_to_video": 10}, // per 5 s of video
 		Cost: func(req Request, costs map[string]int) int {
 			return costs["text_to_video"] * durationUnits(req.(*TextToVideoRequest).Duration)
 		},

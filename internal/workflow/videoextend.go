@@ -78,6 +78,7 @@ func orUnknown(s string) string {
 func videoExtend() *Definition {
 	return &Definition{
 		Type:       "video_extend",
+		Routes:     []Route{{Path: "/kling/video-extend", Summary: "Extend a Kling video by about 5 seconds at its end"}},
 		Policy:     Policy{MaxRetries: 2, PollInterval: 5 * time.Second, MaxPolls: 120},
 		NewRequest: func() Request { return &VideoExtendRequest{} },
 		Check: func(ctx context.Context, userID string, req Request, in Inputs) ([]string, error) {
@@ -104,7 +105,7 @@ func videoExtend() *Definition {
 			body.NegativePrompt, body.CfgScale = r.NegativePrompt, r.CfgScale
 			return body, nil
 		},
-		CostKeys: []string{"video_extend"},
-		Cost:     func(req Request, costs map[string]int) int { return costs["video_extend"] },
+		Costs: map[string]int{"video_extend": 8},
+		Cost:  func(req Request, costs map[string]int) int { return costs["video_extend"] },
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"path"
+	"slices"
 	"sort"
 	"time"
 
@@ -76,11 +79,19 @@ type Env struct {
 	SeedreamModel string
 }
 
-// Definition describes one workflow.
+// Definition describes one workflow, once: everything else (its HTTP
+// routes, its River job kind and worker, its entries in the cost table) is
+// derived from it through the Registry.
 type Definition struct {
-	// Type is the task type and the job kind, e.g. "face_swap".
+	// Type is the task type and the name of its River job kind, e.g.
+	// "face_swap". Stored tasks and queued jobs carry it: never rename a
+	// released one.
 	Type   string
 	Policy Policy
+	// Routes are the workflow's HTTP entries: POST Path with the request as
+	// its body starts a task. None: the workflow is started another way
+	// (the avatar endpoints).
+	Routes []Route
 	// NewRequest returns an empty request to decode into.
 	NewRequest func() Request
 	// Plan returns the provider stages of a request, in order.
@@ -99,9 +110,10 @@ type Definition struct {
 	// of workflows.md); ext is ".png", ".jpg" or ".mp4". Default:
 	// results/<user>/<task>/<stage>-<i><ext>.
 	StorageKey func(t *lepus.Task, st *lepus.Stage, i int, ext string) string
-	// CostKeys are the cost-table entries Cost reads; start-up refuses a
-	// table that lacks one, so no workflow is silently free.
-	CostKeys []string
+	// Costs are the cost-table entries Cost reads, with their default
+	// credits. LEPUS_COSTS may override these keys and no others; start-up
+	// refuses a table that lacks one, so no workflow is silently free.
+	Costs map[string]int
 	// Check, if set, runs the request's checks that need I/O (media lengths,
 	// assets) after its image inputs are checked and before anything is
 	// paid. It may record what it measured on the request and returns notes
@@ -109,15 +121,34 @@ type Definition struct {
 	Check func(ctx context.Context, userID string, req Request, in Inputs) (notes []string, err error)
 }
 
+// Route is one HTTP entry of a workflow: POST Path with the request (plus
+// the webhook fields every create takes) answers 202 and the task.
+type Route struct {
+	// Path is the route, e.g. "/kling/face-swap"; its last element is the
+	// OpenAPI operation id.
+	Path string
+	// Summary is the operation's one-line summary in the OpenAPI document.
+	Summary string
+	// New returns an empty request of the route's type, whose fields and
+	// tags make the body's schema; nil: the definition's NewRequest.
+	New func() Request
+}
+
+// OperationID is the route's OpenAPI operation id, e.g. "face-swap".
+func (r Route) OperationID() string { return path.Base(r.Path) }
+
 // Registry holds every workflow by type.
 type Registry struct {
-	defs map[string]*Definition
+	defs  map[string]*Definition
+	order []*Definition // as listed in NewRegistry
 }
 
 // NewRegistry returns a registry of all Lepus workflows, with polls
 // overridden by pollInterval when it is non-zero (tests and benchmarks).
+// A new workflow is one more constructor in this list.
 func NewRegistry(pollInterval time.Duration) *Registry {
 	r := &Registry{defs: map[string]*Definition{}}
+	paths, costs := map[string]string{}, map[string]string{}
 	for _, d := range []*Definition{
 		faceSwap(), imageToVideo(), textToVideo(), multiImageToVideo(), lipSync(),
 		motionControl(), videoExtend(), imageGeneration(), omniImage(), enhanceStyle(),
@@ -134,18 +165,51 @@ func NewRegistry(pollInterval time.Duration) *Registry {
 				return stages
 			}
 		}
+		if d.Type == "" {
+			panic("workflow: a definition has no Type")
+		}
 		if _, dup := r.defs[d.Type]; dup {
 			panic(fmt.Sprintf("workflow: %s registered twice", d.Type))
 		}
+		for i := range d.Routes {
+			rt := &d.Routes[i]
+			if rt.New == nil {
+				rt.New = d.NewRequest
+			}
+			if rt.New == nil {
+				panic(fmt.Sprintf("workflow: %s route %s has no request type", d.Type, rt.Path))
+			}
+			if other, dup := paths[rt.Path]; dup {
+				panic(fmt.Sprintf("workflow: route %s declared by %s and %s", rt.Path, other, d.Type))
+			}
+			paths[rt.Path] = d.Type
+		}
+		for k := range d.Costs {
+			if other, dup := costs[k]; dup {
+				panic(fmt.Sprintf("workflow: cost key %q declared by %s and %s", k, other, d.Type))
+			}
+			costs[k] = d.Type
+		}
 		r.defs[d.Type] = d
+		r.order = append(r.order, d)
 	}
 	return r
 }
 
-// CheckCosts reports a cost-table entry some workflow needs and the table lacks.
+// DefaultCosts returns the default cost table: every workflow's Costs.
+func (r *Registry) DefaultCosts() map[string]int {
+	out := map[string]int{}
+	for _, d := range r.order {
+		maps.Copy(out, d.Costs)
+	}
+	return out
+}
+
+// CheckCosts reports a cost-table entry some workflow needs and the table
+// lacks (a table built by hand; config's has every default).
 func (r *Registry) CheckCosts(costs map[string]int) error {
 	for _, t := range r.Types() {
-		for _, k := range r.defs[t].CostKeys {
+		for _, k := range slices.Sorted(maps.Keys(r.defs[t].Costs)) {
 			if _, ok := costs[k]; !ok {
 				return fmt.Errorf("cost table has no %q (needed by %s)", k, t)
 			}
@@ -153,6 +217,10 @@ func (r *Registry) CheckCosts(costs map[string]int) error {
 	}
 	return nil
 }
+
+// Definitions returns every workflow in the order NewRegistry lists them
+// (the order of their routes in the OpenAPI document).
+func (r *Registry) Definitions() []*Definition { return slices.Clone(r.order) }
 
 // Get returns the definition of a task type, or nil.
 func (r *Registry) Get(taskType string) *Definition { return r.defs[taskType] }
