@@ -41,11 +41,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/lepus-ai/lepus/bench/internal/lepusproc"
+	"github.com/lepus-ai/lepus/bench/internal/load"
 )
 
 func main() {
@@ -155,17 +155,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // loadAvg is /proc/loadavg's 1, 5 and 15 minute averages.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "n/a"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "n/a"
-	}
-	return strings.Join(f[:3], " ")
-}
+var loadAvg = load.Average
 
 func sleep(ctx context.Context, d time.Duration) error {
 	select {

@@ -3,11 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/lepus-ai/lepus/bench/internal/load"
 )
 
 // printHeader writes the head of the results table.
@@ -132,15 +133,7 @@ func handovers(prov map[string]providerTask, k int) string {
 }
 
 // pct is the p-quantile (nearest rank) of ds; 1 is the maximum.
-func pct(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(math.Ceil(p*float64(len(s)))) - 1
-	return s[max(0, min(i, len(s)-1))]
-}
+var pct = load.Quantile
 
 func p50p99(ds []time.Duration) string {
 	return fmt.Sprintf("%s / %s", dur(pct(ds, 0.5)), dur(pct(ds, 0.99)))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,17 +32,9 @@ type result struct {
 // lepusEnv is the child's environment: ours without any LEPUS_, KLING_ or
 // SANDBOX_ variable, plus the benchmark's settings.
 func lepusEnv(o options, tmp, addr, dbURL, providerURL, secret string) []string {
-	env := append(lepusproc.BaseEnv(),
+	env := append(lepusproc.SandboxEnv(tmp, dbURL, providerURL, secret),
 		"LEPUS_ADDR="+addr,
-		"LEPUS_DATA_DIR="+filepath.Join(tmp, "data"),
-		"LEPUS_DATABASE_URL="+dbURL,
-		"LEPUS_JWT_SECRET="+secret,
-		"LEPUS_ALLOW_PRIVATE_URLS=1",
 		"LEPUS_STARTING_CREDITS=100000000",
-		"LEPUS_LOG_LEVEL=warn",
-		// One user sends every request: fair-use limits off.
-		"LEPUS_RATE_LIMIT=0", "LEPUS_MAX_IN_FLIGHT=0",
-		"KLING_ACCESS_KEY=sandbox-ak", "KLING_SECRET_KEY=sandbox-sk", "KLING_BASE_URL="+providerURL,
 		"KLING_IMAGE_SLOTS="+strconv.Itoa(o.k),
 	)
 	if o.callbacks {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -12,17 +11,9 @@ import (
 // lepusEnv is the child's environment: ours without any LEPUS_, KLING_ or
 // SANDBOX_ variable, plus the benchmark's settings.
 func lepusEnv(o options, tmp, dbURL, providerURL, secret string) []string {
-	env := append(lepusproc.BaseEnv(),
+	env := append(lepusproc.SandboxEnv(tmp, dbURL, providerURL, secret),
 		"LEPUS_ADDR=127.0.0.1:0",
-		"LEPUS_DATA_DIR="+filepath.Join(tmp, "data"),
-		"LEPUS_DATABASE_URL="+dbURL,
-		"LEPUS_JWT_SECRET="+secret,
-		"LEPUS_ALLOW_PRIVATE_URLS=1",
 		"LEPUS_STARTING_CREDITS=100000000",
-		"LEPUS_LOG_LEVEL=warn",
-		// One user sends every request: fair-use limits off.
-		"LEPUS_RATE_LIMIT=0", "LEPUS_MAX_IN_FLIGHT=0",
-		"KLING_ACCESS_KEY=sandbox-ak", "KLING_SECRET_KEY=sandbox-sk", "KLING_BASE_URL="+providerURL,
 		// Lepus's own provider cap must not queue them (it needs at least 9).
 		"KLING_IMAGE_SLOTS="+strconv.Itoa(max(o.n, 9)),
 	)

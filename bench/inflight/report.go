@@ -3,11 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
-	"slices"
 	"time"
 
 	"github.com/lepus-ai/lepus/bench/internal/apiclient"
+	"github.com/lepus-ai/lepus/bench/internal/load"
 	"github.com/lepus-ai/lepus/bench/internal/provider"
 )
 
@@ -159,15 +158,7 @@ func (d runData) print(w io.Writer) error {
 }
 
 // pct is the p-quantile (nearest rank) of ds; 1 is the maximum.
-func pct(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(math.Ceil(p*float64(len(s)))) - 1
-	return s[max(0, min(i, len(s)-1))]
-}
+var pct = load.Quantile
 
 func p50max(per []phases, f func(phases) time.Duration) string {
 	ds := make([]time.Duration, len(per))

@@ -3,10 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
-	"slices"
 	"strings"
 	"time"
+
+	"github.com/lepus-ai/lepus/bench/internal/load"
 )
 
 // printHeader writes the head of the results table.
@@ -65,14 +65,6 @@ func (m *measured) row(o options, l layout, index int) string {
 }
 
 // pct is the p-quantile (nearest rank) of ds; 1 is the maximum.
-func pct(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(math.Ceil(p*float64(len(s)))) - 1
-	return s[max(0, min(i, len(s)-1))]
-}
+var pct = load.Quantile
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }

@@ -42,12 +42,13 @@ func dialectFor(dsn string) dialect {
 	return dialect{name: DialectSQLite}
 }
 
-// driver is the database/sql driver name.
-func (d dialect) driver() string {
+// open returns the pool. SQLite connections keep their prepared statements
+// (stmtcache.go); pgx caches them itself (QueryExecModeCacheStatement).
+func (d dialect) open(dsn string) (*sql.DB, error) {
 	if d.name == DialectSQLite {
-		return "sqlite"
+		return sql.OpenDB(sqliteConnector{dsn: d.driverDSN(dsn)}), nil
 	}
-	return "pgx"
+	return sql.Open("pgx", dsn)
 }
 
 // driverDSN adds the SQLite pragmas; Postgres DSNs pass through.

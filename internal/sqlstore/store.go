@@ -51,7 +51,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.d = dialectFor(dsn)
-	db, err := sql.Open(s.d.driver(), s.d.driverDSN(dsn))
+	db, err := s.d.open(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", s.d.name, err)
 	}

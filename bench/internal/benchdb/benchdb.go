@@ -21,9 +21,10 @@ import (
 // DB is where the child keeps its state, and a read-only connection a
 // sampler may use to look at it.
 type DB struct {
-	LepusURL string  // LEPUS_DATABASE_URL; "" means SQLite in the data dir
-	Probe    *sql.DB // read-only, one connection
-	drop     func()  // removes the Postgres schema; nil for SQLite
+	LepusURL   string  // LEPUS_DATABASE_URL; "" means SQLite in the data dir
+	SQLitePath string  // the SQLite file, <tmp>/data/lepus.db; "" on Postgres
+	Probe      *sql.DB // read-only, one connection
+	drop       func()  // removes the Postgres schema; nil for SQLite
 }
 
 // Open prepares the child's database: nothing for SQLite (lepus creates
@@ -38,7 +39,7 @@ func Open(ctx context.Context, pgURL, tmp string) (*DB, error) {
 			return nil, fmt.Errorf("open sqlite probe: %w", err)
 		}
 		probe.SetMaxOpenConns(1)
-		return &DB{Probe: probe}, nil
+		return &DB{SQLitePath: path, Probe: probe}, nil
 	}
 	if !strings.HasPrefix(pgURL, "postgres://") && !strings.HasPrefix(pgURL, "postgresql://") {
 		return nil, fmt.Errorf("-db %q is not a postgres:// URL", pgURL)
@@ -76,6 +77,15 @@ func Open(ctx context.Context, pgURL, tmp string) (*DB, error) {
 	}
 	probe.SetMaxOpenConns(1)
 	return &DB{LepusURL: lepusURL, Probe: probe, drop: drop}, nil
+}
+
+// DSN is what sqlstore.Open takes for this database: the Postgres URL
+// with its schema, or the SQLite file's path.
+func (d *DB) DSN() string {
+	if d.LepusURL != "" {
+		return d.LepusURL
+	}
+	return d.SQLitePath
 }
 
 // Close closes the probe and drops the Postgres schema, if any.

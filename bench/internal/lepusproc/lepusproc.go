@@ -68,6 +68,25 @@ func BaseEnv() []string {
 	return env
 }
 
+// SandboxEnv is BaseEnv plus what every single-process run gives `lepus
+// serve`: its data dir <tmp>/data, the database (dbURL; "" is SQLite in the
+// data dir), the JWT secret, private URLs allowed (the sandbox and the
+// uploads are on loopback), warn-level logs, the fair-use limits off (one
+// user sends every request), and Kling pointed at the sandbox at
+// providerURL. The caller adds the rest (LEPUS_ADDR, starting credits,
+// slots).
+func SandboxEnv(tmp, dbURL, providerURL, secret string) []string {
+	return append(BaseEnv(),
+		"LEPUS_DATA_DIR="+filepath.Join(tmp, "data"),
+		"LEPUS_DATABASE_URL="+dbURL,
+		"LEPUS_JWT_SECRET="+secret,
+		"LEPUS_ALLOW_PRIVATE_URLS=1",
+		"LEPUS_LOG_LEVEL=warn",
+		"LEPUS_RATE_LIMIT=0", "LEPUS_MAX_IN_FLIGHT=0",
+		"KLING_ACCESS_KEY=sandbox-ak", "KLING_SECRET_KEY=sandbox-sk", "KLING_BASE_URL="+providerURL,
+	)
+}
+
 // Proc is the running `lepus serve`.
 type Proc struct {
 	cmd       *exec.Cmd
