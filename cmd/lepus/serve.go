@@ -23,6 +23,7 @@ import (
 	"github.com/lepus-ai/lepus/internal/fetch"
 	"github.com/lepus-ai/lepus/internal/httpapi"
 	"github.com/lepus-ai/lepus/internal/job"
+	"github.com/lepus-ai/lepus/internal/job/adapter"
 	"github.com/lepus-ai/lepus/internal/lepus"
 	"github.com/lepus-ai/lepus/internal/metrics"
 	"github.com/lepus-ai/lepus/internal/provider/ark"
@@ -338,9 +339,9 @@ func wire(ctx context.Context, cfg config.Config, r role, db *database, pc provi
 	engine := &job.Engine{
 		Store: store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
 		Providers: map[string]job.Provider{
-			workflow.ProviderKling: job.NewKlingProvider(pc.kling),
-			workflow.ProviderLLM:   job.NewLLMProvider(pc.llm),
-			workflow.ProviderArk:   job.NewArkProvider(pc.ark),
+			workflow.ProviderKling: adapter.NewKling(pc.kling),
+			workflow.ProviderLLM:   adapter.NewLLM(pc.llm),
+			workflow.ProviderArk:   adapter.NewArk(pc.ark),
 		},
 		SeedreamModel: pc.seedreamModel,
 		Slots:         map[string]int{workflow.PoolKlingImage: cfg.Kling.ImageSlots, workflow.PoolKlingVideo: cfg.Kling.VideoSlots},
@@ -349,9 +350,9 @@ func wire(ctx context.Context, cfg config.Config, r role, db *database, pc provi
 	m.WatchQueue(db.store.DB(), engine.Slots, logger)
 	unavailable := map[string]string{}
 	if pc.stability != nil {
-		// Its requests about one result stay job.StabilityMinPoll (10 s)
+		// Its requests about one result stay adapter.StabilityMinPoll (10 s)
 		// apart whatever LEPUS_POLL_INTERVAL says: Stability's rule.
-		engine.Providers[workflow.ProviderStability] = job.NewStabilityProvider(pc.stability, fetcher)
+		engine.Providers[workflow.ProviderStability] = adapter.NewStability(pc.stability, fetcher)
 	} else {
 		unavailable[workflow.ProviderStability] = "relight is not available: STABILITY_API_KEY is not set"
 	}

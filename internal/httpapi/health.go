@@ -166,7 +166,7 @@ func migratedCheck(h *handlers) func(context.Context) error {
 func pingDatabase(ctx context.Context, h *handlers) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	return h.app.Store.DB().PingContext(ctx)
+	return h.app.Store.Ping(ctx)
 }
 
 // pingStorage checks that the bucket answers; a service without blob

@@ -181,7 +181,7 @@ func (r *run) runGroup(ctx context.Context, from, to int) error {
 			// Out of attempts: this part fails, the others go on.
 			r.log.Warn("stage failed on the last attempt", "stage", r.t.Stages[i].Name, "error", err)
 			if err := r.stageFailed(ctx, i, lepus.TaskError{Code: "retries_exhausted",
-				Message: "gave up after " + fmt.Sprint(r.attempt) + " attempts: " + publicReason(err), Retryable: true}); err != nil {
+				Message: "gave up after " + fmt.Sprint(r.attempt) + " attempts: " + r.e.publicReason(err), Retryable: true}); err != nil {
 				return err
 			}
 		case to-from > 1 && ctx.Err() == nil && !errors.Is(err, lepus.ErrTaskEnded):
@@ -299,7 +299,7 @@ func (r *run) settle(ctx context.Context, err error) error {
 	case r.last:
 		r.log.Warn("task failed on its last attempt", "error", err)
 		return r.fail(ctx, lepus.TaskError{Code: "retries_exhausted",
-			Message: fmt.Sprintf("gave up after %d attempts: %s", r.attempt, publicReason(err)), Retryable: true})
+			Message: fmt.Sprintf("gave up after %d attempts: %s", r.attempt, r.e.publicReason(err)), Retryable: true})
 	default:
 		r.log.Warn("task step failed; will retry", "error", err)
 		return err

@@ -17,6 +17,7 @@ import (
 	"github.com/lepus-ai/lepus/internal/config"
 	"github.com/lepus-ai/lepus/internal/fetch"
 	"github.com/lepus-ai/lepus/internal/job"
+	"github.com/lepus-ai/lepus/internal/job/adapter"
 	"github.com/lepus-ai/lepus/internal/lepus"
 	"github.com/lepus-ai/lepus/internal/provider/kling"
 	"github.com/lepus-ai/lepus/internal/sample"
@@ -85,7 +86,7 @@ func setup(t *testing.T, o options) *bundle {
 	kc := kling.NewClient(kling.Config{BaseURL: sbSrv.URL, AccessKey: "sandbox-ak", SecretKey: "sandbox-sk"})
 	engine := &job.Engine{
 		Store: store, Workflows: workflows, Blob: bucket, Fetch: fetcher,
-		Providers: map[string]job.Provider{workflow.ProviderKling: job.NewKlingProvider(kc), workflow.ProviderLLM: job.NewLLMProvider(nil)},
+		Providers: map[string]job.Provider{workflow.ProviderKling: adapter.NewKling(kc), workflow.ProviderLLM: adapter.NewLLM(nil)},
 		Slots:     map[string]int{workflow.PoolKlingImage: max(o.imageSlots, 10), workflow.PoolKlingVideo: 10},
 		Notify:    hub.Publish, RetryBase: 10 * time.Millisecond, Now: time.Now, Logger: logger,
 	}

@@ -11,7 +11,8 @@ import (
 
 // Provider drives one provider's tasks for the engine. Implementations
 // translate the provider's protocol; the engine owns ordering, persistence
-// and retries.
+// and retries. The implementations live in internal/job/adapter, so the
+// engine imports no provider client.
 type Provider interface {
 	// Submit sends the stage's persisted Request and returns the provider's task id.
 	Submit(ctx context.Context, st *lepus.Stage) (string, error)
@@ -51,6 +52,16 @@ type ResultOpener interface {
 // request about the task, polls, retries and result downloads alike.
 type Spacer interface {
 	MinSpacing() time.Duration
+}
+
+// Explainer is implemented by providers whose errors can be the provider's
+// own answer (a refused request, an unreachable host), which a client may
+// read when a task gives up; the engine reports any other error only as an
+// internal one.
+type Explainer interface {
+	// Explain returns what a client may read about err, and false when err
+	// is not this provider's.
+	Explain(err error) (reason string, ok bool)
 }
 
 // PollState is the coarse state of a provider task.

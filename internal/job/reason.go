@@ -2,26 +2,28 @@ package job
 
 import (
 	"errors"
+	"maps"
+	"slices"
 
 	"github.com/lepus-ai/lepus/internal/fetch"
-	"github.com/lepus-ai/lepus/internal/provider/ark"
-	"github.com/lepus-ai/lepus/internal/provider/kling"
-	"github.com/lepus-ai/lepus/internal/provider/stability"
 )
 
 // publicReason is what a client may read about an error: a provider's own
-// answer or a download failure, which say what went wrong; anything else
-// (the database, storage) is logged and summarised.
-func publicReason(err error) string {
-	var kErr *kling.APIError
-	var sErr *stability.APIError
-	var aErr *ark.APIError
+// answer (its Explainer says which errors those are) or a download
+// failure, which say what went wrong; anything else (the database,
+// storage) is logged and summarised. Providers are asked in name order, so
+// the answer does not depend on map order.
+func (e *Engine) publicReason(err error) string {
 	var status *fetch.StatusError
-	switch {
-	case errors.As(err, &kErr), errors.As(err, &sErr), errors.As(err, &aErr), errors.As(err, &status):
+	if errors.As(err, &status) {
 		return err.Error()
-	case kling.Classify(err) == kling.ClassRetryable:
-		return "the provider could not be reached"
+	}
+	for _, name := range slices.Sorted(maps.Keys(e.Providers)) {
+		if x, ok := e.Providers[name].(Explainer); ok {
+			if reason, ok := x.Explain(err); ok {
+				return reason
+			}
+		}
 	}
 	return "an internal error (logged)"
 }

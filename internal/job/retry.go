@@ -48,7 +48,7 @@ func (r *run) retryLater(ctx context.Context, st *lepus.Stage, err error) error 
 	st.Retries++
 	if st.Retries > r.def.Policy.MaxRetries {
 		return permanent("retries_exhausted", fmt.Sprintf("the %s step gave up after %d attempts: %s",
-			st.Name, st.Retries, publicReason(err)), true)
+			st.Name, st.Retries, r.e.publicReason(err)), true)
 	}
 	r.log.Warn("task step failed; will retry", "stage", st.Name, "retry", st.Retries, "error", err)
 	if serr := r.save(ctx); serr != nil {

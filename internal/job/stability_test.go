@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/lepus-ai/lepus/internal/app"
-	"github.com/lepus-ai/lepus/internal/fetch"
 	"github.com/lepus-ai/lepus/internal/job"
+	"github.com/lepus-ai/lepus/internal/job/adapter"
 	"github.com/lepus-ai/lepus/internal/lepus"
 	"github.com/lepus-ai/lepus/internal/provider/stability"
 	"github.com/lepus-ai/lepus/internal/sample"
@@ -20,42 +20,18 @@ import (
 	"github.com/lepus-ai/lepus/internal/workflow"
 )
 
-// TestStabilityProvider_DefaultFloor: without the test hook a Stability
-// stage polls 10 s apart and its result is fetched 10 s after the last
-// poll, even when the workflow asks for faster polls (LEPUS_POLL_INTERVAL).
-// Not parallel: TestStabilityProvider_PollSpacing sets the hook.
-func TestStabilityProvider_DefaultFloor(t *testing.T) {
-	if job.StabilityMinPoll != 10*time.Second {
-		t.Fatalf("StabilityMinPoll = %s, want 10s", job.StabilityMinPoll)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "image/png")
-		w.Header().Set("finish-reason", "SUCCESS")
-		_, _ = w.Write([]byte("png"))
-	}))
-	t.Cleanup(srv.Close)
-	p := job.NewStabilityProvider(stability.NewClient(stability.Config{BaseURL: srv.URL, APIKey: "k"}), fetch.New(fetch.Config{AllowPrivate: true}))
-	st := &lepus.Stage{Name: "image", ProviderTaskID: "abc", PollInterval: time.Second}
-	res, err := p.Poll(context.Background(), st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.PollInterval != 10*time.Second || res.RetrieveAfter != 10*time.Second {
-		t.Fatalf("poll interval %s, retrieve after %s; want 10s and 10s", st.PollInterval, res.RetrieveAfter)
-	}
-}
-
 // TestStabilityProvider_PollSpacing runs a relight through the real engine
 // with polls overridden to 10 ms (as LEPUS_POLL_INTERVAL does) against a
 // Stability that answers 429 to requests closer than its spacing (and fails
 // one poll with a 500, which is retried), and checks that every request
 // about the result came at least the provider's floor after the one before. The floor is lowered to 200 ms through the
 // test hook so the test is quick; time only ever widens the gaps it checks.
-// Not parallel: it sets the process-wide hook (restored at the end).
+// Not parallel: it sets the process-wide hook (restored at the end). The
+// adapter's own 10 s default is tested in internal/job/adapter.
 func TestStabilityProvider_PollSpacing(t *testing.T) {
 	const floor = 200 * time.Millisecond
-	job.SetStabilityMinPollForTests(floor)
-	t.Cleanup(func() { job.SetStabilityMinPollForTests(0) })
+	adapter.SetStabilityMinPollForTests(floor)
+	t.Cleanup(func() { adapter.SetStabilityMinPollForTests(0) })
 
 	sb := sandbox.New(sandbox.Config{RelightLatency: 3 * floor, StabilityMinPoll: floor})
 	t.Cleanup(sb.Close)
@@ -111,7 +87,7 @@ func stabilityEngine(t *testing.T, baseURL string) (*app.Service, *sqlstore.Stor
 	t.Helper()
 	b := setup(t, options{engine: func(e *job.Engine) {
 		sc := stability.NewClient(stability.Config{BaseURL: baseURL, APIKey: "sandbox-stability-key"})
-		e.Providers[workflow.ProviderStability] = job.NewStabilityProvider(sc, e.Fetch)
+		e.Providers[workflow.ProviderStability] = adapter.NewStability(sc, e.Fetch)
 	}})
 	return b.svc, b.store
 }

@@ -10,8 +10,6 @@ import (
 // Postgres through database/sql; a shared conformance suite tests both.
 // Every method is safe for concurrent use.
 type Store interface {
-	// DB is the underlying pool, shared with the queue.
-	DB() *sql.DB
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 
@@ -143,7 +141,8 @@ type TaskCreateParams struct {
 	Task *Task
 	// Grant is the starting balance of a user who has no credit account yet.
 	Grant int
-	// Enqueue inserts the queue job in tx and returns its id.
+	// Enqueue inserts the queue job in tx and returns its id (a
+	// transaction hook: see WebhookHook).
 	Enqueue func(ctx context.Context, tx *sql.Tx, t *Task) (jobID int64, err error)
 	// MaxInFlight, when above zero, caps the user's tasks in flight (pending
 	// or processing): a create that would exceed it is ELimit. The count is
@@ -178,9 +177,22 @@ type TaskFinishParams struct {
 	// (once): the share of parts that failed. Failed and canceled tasks get
 	// all their credits back regardless.
 	Refund int
-	// OnTx runs inside the finishing transaction.
+	// OnTx runs inside the finishing transaction (a transaction hook: see
+	// WebhookHook); the cancel path uses it to cancel the queue job.
 	OnTx func(ctx context.Context, tx *sql.Tx, t *Task) error
 }
+
+// WebhookHook is called by the store in the transaction of a task change
+// that is an event the task's webhook subscribes to, to queue its delivery.
+//
+// It, TaskCreateParams.Enqueue and TaskFinishParams.OnTx are the domain's
+// only use of database/sql, and on purpose: each inserts or cancels a River
+// job, and River's InsertTx and JobCancelTx work only inside the caller's
+// *sql.Tx, which is how a task row and its job commit together or not at
+// all. Nothing else in this package needs the database; the pool itself is
+// the concrete store's (sqlstore.Store.DB), for cmd/lepus to share with
+// the queue.
+type WebhookHook func(ctx context.Context, tx *sql.Tx, ev *WebhookEvent) error
 
 // SlotAcquireParams are the inputs of Store.SlotAcquire.
 type SlotAcquireParams struct {

@@ -1,9 +1,7 @@
 package lepus
 
 import (
-	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/base32"
 	"slices"
 	"strings"
@@ -53,10 +51,6 @@ func (e *WebhookEvent) MessageID() string {
 	sum := sha256.Sum256([]byte(e.Task.ID + "\x00" + e.Type + "\x00" + e.Key))
 	return "msg_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:16]))
 }
-
-// WebhookHook is called by the store in the transaction of a task change
-// that is an event the task's webhook subscribes to.
-type WebhookHook func(ctx context.Context, tx *sql.Tx, ev *WebhookEvent) error
 
 // WebhookAttempt is one delivery attempt of a webhook event.
 type WebhookAttempt struct {

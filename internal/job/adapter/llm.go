@@ -1,4 +1,4 @@
-package job
+package adapter
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lepus-ai/lepus/internal/job"
 	"github.com/lepus-ai/lepus/internal/lepus"
 	"github.com/lepus-ai/lepus/internal/provider/llm"
 	"github.com/lepus-ai/lepus/internal/workflow"
@@ -20,9 +21,9 @@ type llmProvider struct {
 	client *llm.Client // nil when no LLM is configured
 }
 
-// NewLLMProvider returns the Provider for stages whose Provider is "llm";
+// NewLLM returns the job.Provider for stages whose Provider is "llm";
 // c may be nil.
-func NewLLMProvider(c *llm.Client) Provider { return &llmProvider{client: c} }
+func NewLLM(c *llm.Client) job.Provider { return &llmProvider{client: c} }
 
 var errNotTask = errors.New("llm: synchronous calls only")
 
@@ -64,11 +65,11 @@ func (p *llmProvider) Find(context.Context, *lepus.Stage) (string, bool, error) 
 	return "", false, errNotTask
 }
 
-func (p *llmProvider) Poll(context.Context, *lepus.Stage) (*PollResult, error) {
+func (p *llmProvider) Poll(context.Context, *lepus.Stage) (*job.PollResult, error) {
 	return nil, errNotTask
 }
 
-func (p *llmProvider) Classify(error) Outcome { return OutcomeRetry }
+func (p *llmProvider) Classify(error) job.Outcome { return job.OutcomeRetry }
 
 // choose asks the LLM which avatar portrait fits the prompt; without an
 // LLM, or when it fails or answers no option, the rules decide.

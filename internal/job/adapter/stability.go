@@ -1,4 +1,4 @@
-package job
+package adapter
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lepus-ai/lepus/internal/fetch"
+	"github.com/lepus-ai/lepus/internal/job"
 	"github.com/lepus-ai/lepus/internal/lepus"
 	"github.com/lepus-ai/lepus/internal/provider/stability"
 	"github.com/lepus-ai/lepus/internal/workflow"
@@ -36,12 +37,12 @@ var testMinPoll atomic.Int64
 // fixed 10 s makes every relight test wait 20 s.)
 func SetStabilityMinPollForTests(d time.Duration) {
 	if !testing.Testing() {
-		panic("job: SetStabilityMinPollForTests called outside a test")
+		panic("adapter: SetStabilityMinPollForTests called outside a test")
 	}
 	testMinPoll.Store(int64(d))
 }
 
-// stabilityProvider adapts the Stability relight client to Provider.
+// stabilityProvider adapts the Stability relight client to job.Provider.
 // Stability takes the subject image as a file, so Submit downloads it and
 // fits it to Stability's pixel and size limits first. Its results need the
 // API key to download (ResultOpener), and it asks for requests about one
@@ -52,9 +53,9 @@ type stabilityProvider struct {
 	minPoll time.Duration
 }
 
-// NewStabilityProvider returns the Provider for stages whose Provider is
+// NewStability returns the job.Provider for stages whose Provider is
 // "stability". Its requests about one result are StabilityMinPoll apart.
-func NewStabilityProvider(c *stability.Client, f *fetch.Client) Provider {
+func NewStability(c *stability.Client, f *fetch.Client) job.Provider {
 	minPoll := StabilityMinPoll
 	if d := time.Duration(testMinPoll.Load()); d > 0 {
 		minPoll = d
@@ -111,21 +112,21 @@ func (p *stabilityProvider) Find(context.Context, *lepus.Stage) (string, bool, e
 // relight stage's own 10 s advice. Raising it here keeps the floor with the
 // provider that owns the rule, whatever the workflow says, and it is saved
 // with the stage, so it holds after a restart too.
-func (p *stabilityProvider) Poll(ctx context.Context, st *lepus.Stage) (*PollResult, error) {
+func (p *stabilityProvider) Poll(ctx context.Context, st *lepus.Stage) (*job.PollResult, error) {
 	st.PollInterval = max(st.PollInterval, p.minPoll)
 	res, err := p.client.Result(ctx, st.ProviderTaskID)
 	if errors.Is(err, stability.ErrInProgress) {
-		return &PollResult{State: PollRunning}, nil
+		return &job.PollResult{State: job.PollRunning}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	res.Body.Close() // fetched again by OpenResult, after the spacing Stability asks for
 	if res.FinishReason == "CONTENT_FILTERED" {
-		return &PollResult{State: PollFailed, Code: "content_filtered",
+		return &job.PollResult{State: job.PollFailed, Code: "content_filtered",
 			Message: "Stability's content filter blocked the result (CONTENT_FILTERED)"}, nil
 	}
-	return &PollResult{State: PollSucceeded, RetrieveAfter: p.minPoll,
+	return &job.PollResult{State: job.PollSucceeded, RetrieveAfter: p.minPoll,
 		Results: []lepus.Result{{Kind: lepus.AssetImage, URL: "stability:results/" + st.ProviderTaskID}}}, nil
 }
 
@@ -142,21 +143,30 @@ func (p *stabilityProvider) OpenResult(ctx context.Context, st *lepus.Stage, _ *
 	return res.Body, res.ContentType, nil
 }
 
-func (p *stabilityProvider) Classify(err error) Outcome {
+// Explain shows Stability's own answers as they are.
+func (p *stabilityProvider) Explain(err error) (string, bool) {
+	var apiErr *stability.APIError
+	if errors.As(err, &apiErr) {
+		return err.Error(), true
+	}
+	return "", false
+}
+
+func (p *stabilityProvider) Classify(err error) job.Outcome {
 	var apiErr *stability.APIError
 	if !errors.As(err, &apiErr) {
-		return OutcomeRetry // transport
+		return job.OutcomeRetry // transport
 	}
 	switch {
 	case apiErr.Status == http.StatusTooManyRequests:
-		return OutcomeBusy
+		return job.OutcomeBusy
 	case apiErr.Retryable():
-		return OutcomeRetry
+		return job.OutcomeRetry
 	case apiErr.NotFound():
-		return OutcomeNotFound
+		return job.OutcomeNotFound
 	case apiErr.Status == http.StatusUnauthorized:
-		return OutcomeAuth
+		return job.OutcomeAuth
 	default:
-		return OutcomeReject
+		return job.OutcomeReject
 	}
 }

@@ -1,4 +1,4 @@
-package job
+package adapter
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/lepus-ai/lepus/internal/job"
 	"github.com/lepus-ai/lepus/internal/lepus"
 	"github.com/lepus-ai/lepus/internal/provider/ark"
 )
@@ -19,8 +20,8 @@ type arkProvider struct {
 	client *ark.Client // nil: Ark not configured
 }
 
-// NewArkProvider returns the Provider for stages whose Provider is "ark"; c may be nil.
-func NewArkProvider(c *ark.Client) Provider { return &arkProvider{client: c} }
+// NewArk returns the job.Provider for stages whose Provider is "ark"; c may be nil.
+func NewArk(c *ark.Client) job.Provider { return &arkProvider{client: c} }
 
 // ArkAnswer is the output of a Seedream stage.
 type ArkAnswer struct {
@@ -72,10 +73,19 @@ func (p *arkProvider) Find(context.Context, *lepus.Stage) (string, bool, error) 
 	return "", false, nil
 }
 
-func (p *arkProvider) Poll(context.Context, *lepus.Stage) (*PollResult, error) {
+func (p *arkProvider) Poll(context.Context, *lepus.Stage) (*job.PollResult, error) {
 	return nil, errors.New("ark: synchronous calls only")
+}
+
+// Explain shows Ark's own answers as they are.
+func (p *arkProvider) Explain(err error) (string, bool) {
+	var apiErr *ark.APIError
+	if errors.As(err, &apiErr) {
+		return err.Error(), true
+	}
+	return "", false
 }
 
 // Classify makes every Seedream error final: the stage is optional and
 // Kling is the fallback.
-func (p *arkProvider) Classify(error) Outcome { return OutcomeReject }
+func (p *arkProvider) Classify(error) job.Outcome { return job.OutcomeReject }
