@@ -75,25 +75,38 @@ func (s *Store) openAccount(ctx context.Context, tx *sql.Tx, userID string, gran
 }
 
 // debit takes cost credits if the balance covers them. The conditional
-// UPDATE is the whole check, so concurrent debits can never overdraw.
-func (s *Store) debit(ctx context.Context, tx *sql.Tx, userID, taskID string, cost int, now time.Time) error {
-	res, err := tx.ExecContext(ctx, `UPDATE credit_account SET balance = balance - $2, updated_at = $3
+// UPDATE is the whole check, so concurrent debits can never overdraw. The
+// common case, an existing account that covers the cost, is one statement.
+// When it misses, the account is opened (with grant) if there is none and
+// the UPDATE tried once more: on Postgres the INSERT waits for a concurrent
+// create that is opening the same account, and the second UPDATE, a new
+// statement under READ COMMITTED, sees that account and any refund
+// committed meanwhile.
+func (s *Store) debit(ctx context.Context, tx *sql.Tx, userID, taskID string, cost int, now time.Time, grant int) error {
+	for try := range 2 {
+		res, err := tx.ExecContext(ctx, `UPDATE credit_account SET balance = balance - $2, updated_at = $3
 		WHERE user_id = $1 AND balance >= $2`, userID, cost, s.d.ts(now))
-	if err != nil {
-		return fmt.Errorf("debit credits: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("debit credits: %w", err)
-	}
-	if n == 0 {
-		var balance int
-		if err := tx.QueryRowContext(ctx, `SELECT balance FROM credit_account WHERE user_id = $1`, userID).Scan(&balance); err != nil {
-			return fmt.Errorf("read balance: %w", err)
+		if err != nil {
+			return fmt.Errorf("debit credits: %w", err)
 		}
-		return lepus.Errorf(lepus.ECredits, "insufficient credits: balance %d, cost %d", balance, cost)
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("debit credits: %w", err)
+		}
+		if n > 0 {
+			return s.addLedger(ctx, tx, userID, taskID, lepus.LedgerDebit, -cost, now)
+		}
+		if try == 0 {
+			if err := s.openAccount(ctx, tx, userID, grant, now); err != nil {
+				return err
+			}
+		}
 	}
-	return s.addLedger(ctx, tx, userID, taskID, lepus.LedgerDebit, -cost, now)
+	var balance int
+	if err := tx.QueryRowContext(ctx, `SELECT balance FROM credit_account WHERE user_id = $1`, userID).Scan(&balance); err != nil {
+		return fmt.Errorf("read balance: %w", err)
+	}
+	return lepus.Errorf(lepus.ECredits, "insufficient credits: balance %d, cost %d", balance, cost)
 }
 
 // refund gives back the task's debit, if there was one and it was not

@@ -40,6 +40,13 @@ func init() {
 	})
 }
 
+// lockConflict reports a Postgres deadlock or serialization failure: the
+// transaction lost a race for locks and may simply be run again.
+func lockConflict(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
 // classify is the one place that knows both drivers' error types.
 func classify(err error) int {
 	if errors.Is(err, sql.ErrNoRows) {

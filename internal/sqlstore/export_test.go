@@ -10,3 +10,9 @@ const CountInFlightSQL = countInFlightSQL
 func SetListenerClock(l *TaskListener, now func() time.Time, after func(time.Duration) <-chan time.Time) {
 	l.now, l.after = now, after
 }
+
+// CreatesWaiting is how many TaskCreates wait for a group committer.
+func (s *Store) CreatesWaiting() int64 { return s.group.waiting.Load() }
+
+// LargestCreateGroup is the most members one group commit had.
+func (s *Store) LargestCreateGroup() int64 { return s.group.largest.Load() }

@@ -4,6 +4,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -24,6 +25,10 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives migration events; default discards.
 	Logger *slog.Logger
+	// CreateCommitters is how many group commits of TaskCreate may run at
+	// once (groupcommit.go): default 1 on SQLite, 4 on Postgres; below
+	// zero, each create commits alone.
+	CreateCommitters int
 }
 
 // Store is the SQL implementation of lepus.Store. Its *sql.DB is shared with
@@ -37,6 +42,9 @@ type Store struct {
 	// webhookHook, when set, is called in the transaction of each task
 	// event a task's webhook subscribes to (see webhook.go).
 	webhookHook lepus.WebhookHook
+	// group batches concurrent creates into shared commits; nil: each
+	// commits alone.
+	group *createGroup
 }
 
 // Open connects to the database named by dsn: a "postgres://" or
@@ -61,6 +69,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		_ = s.db.Close()
 		return nil, fmt.Errorf("ping %s: %w", s.d.name, err)
 	}
+	if n := cmp.Or(opts.CreateCommitters, s.d.createCommitters()); n > 0 {
+		s.startGroupCommit(n)
+	}
 	return s, nil
 }
 
@@ -74,8 +85,14 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 // Dialect names the database: "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.d.name }
 
-// Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops the group committers, after the groups they run commit, and
+// closes the pool.
+func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
+	return s.db.Close()
+}
 
 // clock returns "now" once per operation, in UTC and at the microsecond
 // precision both databases keep, so values read back compare equal.

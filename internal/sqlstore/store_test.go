@@ -59,6 +59,8 @@ func runStoreSuite(t *testing.T, dialect string) {
 	su := suite{dialect: dialect}
 	t.Run("Migrate", su.testMigrate)
 	t.Run("TaskCreate", su.testTaskCreate)
+	t.Run("GroupCommit", su.testGroupCommit)
+	t.Run("CreateConcurrent", su.testCreateConcurrent)
 	t.Run("TaskInFlight", su.testTaskInFlight)
 	t.Run("InFlightIndex", su.testInFlightIndex)
 	t.Run("TaskGet", su.testTaskGet)

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -9,9 +10,14 @@ import (
 	"github.com/lepus-ai/lepus/internal/lepus"
 )
 
-// TaskCreate accepts p.Task in one transaction: idempotency lookup, credit
-// account, debit, insert, enqueue. A nil p.Enqueue leaves JobID 0. The
-// caller's Task is not modified; the stored task is returned.
+// TaskCreate accepts p.Task in one transaction: credit account, in-flight
+// cap, enqueue, insert, debit. Concurrent creates share that transaction's
+// commit (groupcommit.go). A nil p.Enqueue leaves JobID 0. The caller's Task
+// is not modified; the stored task is returned.
+//
+// The idempotency key is not looked up first (the caller has, before its
+// own checks): the unique index catches a key used meanwhile, and the task
+// it names is then read once.
 func (s *Store) TaskCreate(ctx context.Context, p *lepus.TaskCreateParams) (*lepus.Task, bool, error) {
 	if err := validateCreate(p); err != nil {
 		return nil, false, err
@@ -21,65 +27,22 @@ func (s *Store) TaskCreate(ctx context.Context, p *lepus.TaskCreateParams) (*lep
 	t.Status, t.Progress, t.Error, t.JobID = lepus.StatusPending, 0, nil, 0
 	t.CreatedAt, t.UpdatedAt, t.StartedAt, t.FinishedAt, t.Assets = now, now, nil, nil, nil
 
-	var existing *lepus.Task
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if t.IdempotencyKey != "" {
-			old, err := taskByKey(ctx, tx, t.UserID, t.IdempotencyKey)
-			if err != nil || old != nil {
-				existing = old
-				return err
-			}
-		}
-		if err := s.openAccount(ctx, tx, t.UserID, p.Grant, now); err != nil {
-			return err
-		}
-		if p.MaxInFlight > 0 {
-			if err := s.checkInFlight(ctx, tx, t.UserID, p.MaxInFlight); err != nil {
-				if t.IdempotencyKey == "" || lepus.ErrorCode(err) != lepus.ELimit {
-					return err
-				}
-				// A create with the same key may have committed while we
-				// waited for the user's lock (our lookup above ran before
-				// it): its task is in the count, and a replay is answered
-				// at the cap. A new statement sees it (READ COMMITTED).
-				old, kerr := taskByKey(ctx, tx, t.UserID, t.IdempotencyKey)
-				switch {
-				case kerr != nil:
-					return kerr
-				case old == nil:
-					return err
-				}
-				existing = old
-				return nil
-			}
-		}
-		// The job first, so the task row is written once with its job id.
-		if p.Enqueue != nil {
-			jobID, err := p.Enqueue(ctx, tx, &t)
-			if err != nil {
-				return fmt.Errorf("enqueue task: %w", err)
-			}
-			t.JobID = jobID
-		}
-		if err := s.insertTask(ctx, tx, &t); err != nil {
-			return err
-		}
-		// The debit last: it locks the user's credit row, and concurrent
-		// creates of one user wait on that lock only until this commits.
-		// (With MaxInFlight set, checkInFlight took the lock above, on
-		// Postgres: one user's creates then run one at a time.)
-		if t.Cost > 0 {
-			return s.debit(ctx, tx, t.UserID, t.ID, t.Cost, now)
-		}
-		return nil
-	})
+	var (
+		existing *lepus.Task
+		err      error
+	)
+	if s.group != nil {
+		existing, err = s.group.create(ctx, p, &t)
+	} else {
+		existing, err = s.createAlone(ctx, p, &t)
+	}
 	if err != nil && t.IdempotencyKey != "" && classify(err) == errUnique {
-		// Another request with the same key committed first: answer as if
-		// we had seen it in the lookup. The transaction is over, so the
-		// pool is free to use.
+		// Another request with the same key committed first: answer with
+		// its task. The transaction is over, so the pool is free to use.
 		existing, err = taskByKey(ctx, s.db, t.UserID, t.IdempotencyKey)
 		if err == nil && existing == nil {
-			err = lepus.Errorf(lepus.EConflict, "task already exists")
+			err = &lepus.Error{Code: lepus.EConflict, Field: "header.Idempotency-Key",
+				Message: "a request with this Idempotency-Key is being created; retry it"}
 		}
 	}
 	if err != nil {
@@ -87,12 +50,63 @@ func (s *Store) TaskCreate(ctx context.Context, p *lepus.TaskCreateParams) (*lep
 	}
 	if existing != nil {
 		if existing.RequestHash != t.RequestHash {
-			return nil, false, lepus.Errorf(lepus.EConflict,
-				"idempotency key %q was already used with a different request", t.IdempotencyKey)
+			return nil, false, &lepus.Error{Code: lepus.EConflict, Field: "header.Idempotency-Key",
+				Message: fmt.Sprintf("idempotency key %q was already used with a different request", t.IdempotencyKey)}
 		}
 		return existing, false, nil
 	}
 	return &t, true, nil
+}
+
+// createAlone runs one create in a transaction of its own.
+func (s *Store) createAlone(ctx context.Context, p *lepus.TaskCreateParams, t *lepus.Task) (existing *lepus.Task, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		existing, err = s.createInTx(ctx, tx, p, t)
+		return err
+	})
+	return existing, err
+}
+
+// createInTx writes one create in tx and sets t.JobID. It returns an
+// existing task only when the in-flight cap refuses a create whose
+// idempotency key a concurrent create committed meanwhile.
+func (s *Store) createInTx(ctx context.Context, tx *sql.Tx, p *lepus.TaskCreateParams, t *lepus.Task) (*lepus.Task, error) {
+	now := t.CreatedAt
+	if p.MaxInFlight > 0 {
+		if err := s.checkInFlight(ctx, tx, t.UserID, p.MaxInFlight, p.Grant, now); err != nil {
+			if t.IdempotencyKey == "" || lepus.ErrorCode(err) != lepus.ELimit {
+				return nil, err
+			}
+			// A create with the same key may have committed while we
+			// waited for the user's lock: its task is in the count, and a
+			// replay is answered at the cap. A new statement sees it (READ
+			// COMMITTED).
+			old, kerr := taskByKey(ctx, tx, t.UserID, t.IdempotencyKey)
+			if kerr != nil || old == nil {
+				return nil, cmp.Or(kerr, err)
+			}
+			return old, nil
+		}
+	}
+	// The job first, so the task row is written once with its job id.
+	if p.Enqueue != nil {
+		jobID, err := p.Enqueue(ctx, tx, t)
+		if err != nil {
+			return nil, fmt.Errorf("enqueue task: %w", err)
+		}
+		t.JobID = jobID
+	}
+	if err := s.insertTask(ctx, tx, t); err != nil {
+		return nil, err
+	}
+	// The debit last: it locks the user's credit row, and concurrent
+	// creates of one user wait on that lock only until this commits.
+	// (With MaxInFlight set, checkInFlight took the lock above, on
+	// Postgres: one user's creates then run one at a time.)
+	if t.Cost > 0 {
+		return nil, s.debit(ctx, tx, t.UserID, t.ID, t.Cost, now, p.Grant)
+	}
+	return nil, s.openAccount(ctx, tx, t.UserID, p.Grant, now)
 }
 
 func validateCreate(p *lepus.TaskCreateParams) error {

@@ -1,0 +1,202 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lepus-ai/lepus/internal/lepus"
+	"github.com/lepus-ai/lepus/internal/sqlstore"
+	"github.com/lepus-ai/lepus/internal/sqlstore/sqlstoretest"
+)
+
+// testGroupCommit holds the only committer busy with one create while
+// others line up, so they commit as one group, then checks each member's
+// outcome is its own, or the group's when the group fails.
+func (su suite) testGroupCommit(t *testing.T) {
+	t.Parallel()
+
+	t.Run("MembersFailAlone", func(t *testing.T) {
+		t.Parallel()
+		s, release := su.holdCommitter(t)
+		type outcome struct {
+			task    *lepus.Task
+			created bool
+			err     error
+		}
+		ok := func(context.Context, *sql.Tx, *lepus.Task) (int64, error) { return 7, nil }
+		members := map[string]*lepus.TaskCreateParams{}
+		for i := range 5 {
+			id := fmt.Sprintf("tsk_ok%d", i)
+			members[id] = &lepus.TaskCreateParams{Task: newTask(id, "u1"), Grant: 100, Enqueue: ok}
+		}
+		members["tsk_broke"] = &lepus.TaskCreateParams{Task: newTask("tsk_broke", "u2"), Grant: 5, Enqueue: ok}
+		for _, id := range []string{"tsk_dupa", "tsk_dupb"} {
+			task := newTask(id, "u3")
+			task.IdempotencyKey = "key-1"
+			members[id] = &lepus.TaskCreateParams{Task: task, Grant: 100, Enqueue: ok}
+		}
+		members["tsk_bad"] = &lepus.TaskCreateParams{Task: newTask("tsk_bad", "u4"), Grant: 100,
+			Enqueue: func(context.Context, *sql.Tx, *lepus.Task) (int64, error) { return 0, errors.New("queue refused") }}
+
+		var (
+			mu  sync.Mutex
+			got = map[string]outcome{}
+			wg  sync.WaitGroup
+		)
+		for id, p := range members {
+			wg.Go(func() {
+				task, created, err := s.TaskCreate(context.Background(), p)
+				mu.Lock()
+				got[id] = outcome{task, created, err}
+				mu.Unlock()
+			})
+		}
+		waitFor(t, func() bool { return s.CreatesWaiting() == int64(len(members)) })
+		release()
+		wg.Wait()
+		if n := s.LargestCreateGroup(); n != int64(len(members)) {
+			t.Fatalf("largest group had %d members, want all %d", n, len(members))
+		}
+
+		for i := range 5 {
+			o := got[fmt.Sprintf("tsk_ok%d", i)]
+			if o.err != nil || !o.created || o.task.JobID != 7 {
+				t.Fatalf("ok member %d = %+v", i, o)
+			}
+		}
+		if b := balance(t, s, "u1", 0); b != 50 {
+			t.Fatalf("u1 balance %d, want 50 after five debits of 10", b)
+		}
+		wantCode(t, got["tsk_broke"].err, lepus.ECredits)
+		// Its account was opened inside its savepoint and rolled back with it.
+		if l := ledgerKinds(t, s, "u2"); l != "" {
+			t.Fatalf("u2 ledger %q, want nothing written", l)
+		}
+		a, b := got["tsk_dupa"], got["tsk_dupb"]
+		if a.err != nil || b.err != nil || a.task.ID != b.task.ID || a.created == b.created {
+			t.Fatalf("same key twice in a group = %+v and %+v; want one task, created once", a, b)
+		}
+		if l := ledgerKinds(t, s, "u3"); l != "debit:-10 grant:100" {
+			t.Fatalf("u3 ledger %q, want one debit", l)
+		}
+		if err := got["tsk_bad"].err; err == nil {
+			t.Fatal("member whose enqueue failed succeeded")
+		}
+		for _, id := range []string{"tsk_broke", "tsk_bad"} {
+			_, err := s.TaskGet(context.Background(), id)
+			wantCode(t, err, lepus.ENotFound)
+		}
+	})
+
+	t.Run("FailsWhole", func(t *testing.T) {
+		t.Parallel()
+		s, release := su.holdCommitter(t)
+		var (
+			errs = make([]error, 4)
+			wg   sync.WaitGroup
+		)
+		for i := range errs {
+			enqueue := func(context.Context, *sql.Tx, *lepus.Task) (int64, error) { return 7, nil }
+			if i == 2 {
+				enqueue = func(context.Context, *sql.Tx, *lepus.Task) (int64, error) { panic("enqueue bug") }
+			}
+			p := &lepus.TaskCreateParams{Task: newTask(fmt.Sprintf("tsk_%d", i), "u1"), Grant: 100, Enqueue: enqueue}
+			wg.Go(func() { _, _, errs[i] = s.TaskCreate(context.Background(), p) })
+		}
+		waitFor(t, func() bool { return s.CreatesWaiting() == int64(len(errs)) })
+		release()
+		wg.Wait()
+		// The group's transaction never committed: every member is told,
+		// and none of their writes exist.
+		for i, err := range errs {
+			if err == nil {
+				t.Fatalf("member %d succeeded in a group that failed", i)
+			}
+			_, err := s.TaskGet(context.Background(), fmt.Sprintf("tsk_%d", i))
+			wantCode(t, err, lepus.ENotFound)
+		}
+		if l := ledgerKinds(t, s, "u1"); l != "" {
+			t.Fatalf("u1 ledger %q, want nothing written", l)
+		}
+	})
+}
+
+// testCreateConcurrent runs many creates at once, of new and existing
+// users, grouped (the dialect's committers) and alone: every create
+// succeeds and every balance adds up. A new user's account is opened by
+// whichever create comes first; the others must see it, not a short balance.
+func (su suite) testCreateConcurrent(t *testing.T) {
+	t.Parallel()
+	for _, committers := range []int{0, -1} {
+		t.Run(fmt.Sprintf("committers=%d", committers), func(t *testing.T) {
+			t.Parallel()
+			s, _ := sqlstoretest.OpenWith(t, su.dialect, sqlstore.Options{CreateCommitters: committers})
+			const users, each = 8, 8
+			var wg sync.WaitGroup
+			errs := make(chan error, users*each)
+			for i := range users * each {
+				task := newTask(fmt.Sprintf("tsk_%d", i), fmt.Sprintf("u%d", i%users))
+				wg.Go(func() {
+					_, _, err := s.TaskCreate(context.Background(), &lepus.TaskCreateParams{Task: task, Grant: 1000, MaxInFlight: i % 2 * 100})
+					errs <- err
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			for u := range users {
+				if b := balance(t, s, fmt.Sprintf("u%d", u), 0); b != 1000-each*10 {
+					t.Fatalf("u%d balance %d, want %d", u, b, 1000-each*10)
+				}
+			}
+		})
+	}
+}
+
+// holdCommitter opens a store with one group committer and keeps it busy
+// with a create whose enqueue waits; release lets it finish.
+func (su suite) holdCommitter(t *testing.T) (s *sqlstore.Store, release func()) {
+	t.Helper()
+	s, _ = sqlstoretest.OpenWith(t, su.dialect, sqlstore.Options{CreateCommitters: 1})
+	entered, proceed, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		_, _, err := s.TaskCreate(context.Background(), &lepus.TaskCreateParams{
+			Task: newTask("tsk_hold", "u0"), Grant: 100,
+			Enqueue: func(context.Context, *sql.Tx, *lepus.Task) (int64, error) {
+				close(entered)
+				<-proceed
+				return 1, nil
+			},
+		})
+		done <- err
+	}()
+	<-entered
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			close(proceed)
+			if err := <-done; err != nil {
+				t.Errorf("holding create: %v", err)
+			}
+		})
+	}
+	t.Cleanup(release)
+	return s, release
+}
+
+// waitFor polls cond until it holds; go test's -timeout bounds it.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		time.Sleep(time.Millisecond)
+	}
+}
