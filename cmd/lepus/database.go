@@ -73,7 +73,7 @@ func open(ctx context.Context, cfg config.Config, logger *slog.Logger, migrate b
 		}
 		d.unlock = unlock
 	}
-	store, err := sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{Logger: logger})
+	store, err := sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{Logger: logger, CreateCommitters: cfg.CreateCommitters})
 	if err != nil {
 		d.close()
 		return nil, err

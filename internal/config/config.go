@@ -61,6 +61,11 @@ type Config struct {
 	// Workers is how many jobs run at once in this process. Default 50
 	// (LEPUS_WORKERS). Waiting on a provider holds no worker.
 	Workers int `env:"LEPUS_WORKERS"`
+	// CreateCommitters is how many groups of concurrent creates commit at
+	// once (LEPUS_CREATE_COMMITTERS, 1..64). Default 1: on a 2-core box one
+	// committer on Postgres took more creates a second than two or four
+	// (BENCHMARKS.md); more can help many users' creates on more cores.
+	CreateCommitters int `env:"LEPUS_CREATE_COMMITTERS"`
 	// PollInterval, when set, replaces every workflow's provider poll
 	// interval (LEPUS_POLL_INTERVAL); for tests and benchmarks.
 	PollInterval time.Duration `env:"LEPUS_POLL_INTERVAL"`
@@ -217,6 +222,7 @@ func (c Config) WithDefaults() Config {
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/") // empty: derived from the bound address by serve
 	c.StartingCredits = cmp.Or(c.StartingCredits, 1000)
 	c.Workers = cmp.Or(c.Workers, 50)
+	c.CreateCommitters = cmp.Or(c.CreateCommitters, 1)
 	c.FetchPollInterval = cmp.Or(c.FetchPollInterval, time.Second)
 	c.RetryBase = cmp.Or(c.RetryBase, time.Second)
 	c.WebhookRetryBase = cmp.Or(c.WebhookRetryBase, 5*time.Second)
@@ -278,6 +284,9 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 1 || c.Workers > 10000 {
 		errs = append(errs, errors.New("LEPUS_WORKERS: must be 1..10000"))
+	}
+	if c.CreateCommitters < 1 || c.CreateCommitters > 64 {
+		errs = append(errs, errors.New("LEPUS_CREATE_COMMITTERS: must be 1..64"))
 	}
 	if c.Kling.VideoSlots < 1 {
 		errs = append(errs, errors.New("KLING_VIDEO_SLOTS: must be at least 1"))

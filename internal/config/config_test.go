@@ -56,6 +56,7 @@ func TestFromEnv_Errors(t *testing.T) {
 	}{
 		{"OneKey", map[string]string{"KLING_ACCESS_KEY": "ak"}, "KLING_SECRET_KEY"},
 		{"BadInt", map[string]string{"LEPUS_WORKERS": "many"}, "LEPUS_WORKERS"},
+		{"TooManyCommitters", map[string]string{"LEPUS_CREATE_COMMITTERS": "65"}, "LEPUS_CREATE_COMMITTERS"},
 		{"BadDuration", map[string]string{"LEPUS_POLL_INTERVAL": "5"}, "LEPUS_POLL_INTERVAL"},
 		{"BadBool", map[string]string{"LEPUS_ALLOW_PRIVATE_URLS": "sometimes"}, "LEPUS_ALLOW_PRIVATE_URLS"},
 		{"BadCosts", map[string]string{"LEPUS_COSTS": "face_swap"}, "LEPUS_COSTS"},

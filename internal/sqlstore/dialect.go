@@ -71,16 +71,6 @@ func (d dialect) configure(db *sql.DB) {
 	}
 }
 
-// createCommitters is how many create groups commit at once by default:
-// SQLite has one writer; on Postgres groups of different users' creates
-// commit in parallel.
-func (d dialect) createCommitters() int {
-	if d.name == DialectSQLite {
-		return 1
-	}
-	return 4
-}
-
 // ts converts a time to its column value: timestamptz on Postgres, integer
 // unix microseconds on SQLite (modernc would otherwise write a string).
 func (d dialect) ts(t time.Time) any {

@@ -63,9 +63,8 @@ type createGroup struct {
 	largest atomic.Int64 // the most members one group had
 }
 
-// startGroupCommit starts n committers: one on SQLite, whose single writer
-// gains nothing from more; several on Postgres, where groups of different
-// users commit in parallel.
+// startGroupCommit starts n committers. SQLite's single writer gains
+// nothing from more than one; on Postgres groups commit in parallel.
 func (s *Store) startGroupCommit(n int) {
 	g := &createGroup{s: s, reqs: make(chan *createReq), stop: make(chan struct{})}
 	for range n {

@@ -132,7 +132,7 @@ func (su suite) testGroupCommit(t *testing.T) {
 // whichever create comes first; the others must see it, not a short balance.
 func (su suite) testCreateConcurrent(t *testing.T) {
 	t.Parallel()
-	for _, committers := range []int{0, -1} {
+	for _, committers := range []int{0, 4, -1} {
 		t.Run(fmt.Sprintf("committers=%d", committers), func(t *testing.T) {
 			t.Parallel()
 			s, _ := sqlstoretest.OpenWith(t, su.dialect, sqlstore.Options{CreateCommitters: committers})

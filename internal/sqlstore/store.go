@@ -26,8 +26,8 @@ type Options struct {
 	// Logger receives migration events; default discards.
 	Logger *slog.Logger
 	// CreateCommitters is how many group commits of TaskCreate may run at
-	// once (groupcommit.go): default 1 on SQLite, 4 on Postgres; below
-	// zero, each create commits alone.
+	// once (groupcommit.go): default 1 (SQLite has one writer anyway);
+	// below zero, each create commits alone.
 	CreateCommitters int
 }
 
@@ -69,7 +69,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		_ = s.db.Close()
 		return nil, fmt.Errorf("ping %s: %w", s.d.name, err)
 	}
-	if n := cmp.Or(opts.CreateCommitters, s.d.createCommitters()); n > 0 {
+	if n := cmp.Or(opts.CreateCommitters, 1); n > 0 {
 		s.startGroupCommit(n)
 	}
 	return s, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lepus-ai/lepus/internal/lepus"
 	"github.com/lepus-ai/lepus/internal/sqlstore"
+	"github.com/lepus-ai/lepus/internal/sqlstore/sqlstoretest"
 )
 
 // testTaskInFlight checks TaskCreate's per-user cap on tasks in flight.
@@ -78,7 +79,9 @@ func (su suite) testTaskInFlight(t *testing.T) {
 	// (or the conflict, for another body), not with the cap.
 	t.Run("SameKeyAtCap", func(t *testing.T) {
 		t.Parallel()
-		s, _ := su.open(t, 0)
+		// Each create commits alone, as two processes' creates do: the
+		// second then waits on the first's lock in the database.
+		s, _ := sqlstoretest.OpenWith(t, su.dialect, sqlstore.Options{CreateCommitters: -1})
 		for _, tc := range []struct{ user, hash, want string }{
 			{"u1", "hash-1", ""},
 			{"u2", "hash-other", lepus.EConflict},
