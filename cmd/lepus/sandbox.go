@@ -38,12 +38,7 @@ func (r *runningSandbox) stop() {
 
 // startSandboxAt starts the provider sandbox on ln, keeping its state in
 // stateDir ("" for memory only).
-func startSandboxAt(getenv func(string) string, ln net.Listener, stateDir string, logger *slog.Logger) (*runningSandbox, error) {
-	cfg, err := sandbox.ConfigFromEnv(getenv)
-	if err != nil {
-		ln.Close()
-		return nil, err
-	}
+func startSandboxAt(cfg sandbox.Config, ln net.Listener, stateDir string, logger *slog.Logger) (*runningSandbox, error) {
 	cfg.Logger = logger.With("component", "sandbox")
 	cfg.PublicURL = "http://" + ln.Addr().String()
 	cfg.StateDir = stateDir
@@ -70,9 +65,12 @@ func startSandbox(_ context.Context, getenv func(string) string, dataDir string,
 		return nil, fmt.Errorf("sandbox: state dir: %w", err)
 	}
 	addrFile := filepath.Join(stateDir, "addr")
-	addr := getenv("SANDBOX_ADDR")
+	cfg, err := sandbox.ConfigFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	addr := cfg.Addr
 	var ln net.Listener
-	var err error
 	if addr != "" {
 		if ln, err = net.Listen("tcp", addr); err != nil {
 			return nil, fmt.Errorf("sandbox: listen on %s: %w", addr, err)
@@ -94,7 +92,7 @@ func startSandbox(_ context.Context, getenv func(string) string, dataDir string,
 	if err := writeFileAtomic(addrFile, []byte(ln.Addr().String()+"\n")); err != nil {
 		logger.Warn("sandbox: cannot remember its address", "error", err)
 	}
-	return startSandboxAt(getenv, ln, stateDir, logger)
+	return startSandboxAt(cfg, ln, stateDir, logger)
 }
 
 // listenSoon listens on addr, trying again for up to wait while it is in
@@ -147,11 +145,15 @@ func runSandbox(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
+	cfg, err := sandbox.ConfigFromEnv(getenv)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("sandbox: listen on %s: %w", *addr, err)
 	}
-	r, err := startSandboxAt(getenv, ln, *stateDir, logger)
+	r, err := startSandboxAt(cfg, ln, *stateDir, logger)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ type envVars struct {
 	ImageConcurrency *int           `env:"SANDBOX_IMAGE_CONCURRENCY"` // per pool, 0 = SANDBOX_CONCURRENCY
 	VideoConcurrency *int           `env:"SANDBOX_VIDEO_CONCURRENCY"`
 	PublicURL        *string        `env:"SANDBOX_PUBLIC_URL"` // base of result URLs
+	Addr             *string        `env:"SANDBOX_ADDR"`       // where lepus serve starts it
 	LLMKey           *string        `env:"SANDBOX_LLM_KEY"`    // accepted LLM Bearer key
 	ArkKey           *string        `env:"SANDBOX_ARK_KEY"`    // accepted Ark Bearer key
 	ArkImages        *int           `env:"SANDBOX_ARK_IMAGES"` // images per sequential Ark request, 1–15
@@ -54,6 +55,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		ImageConcurrency: &cfg.ImageConcurrency,
 		VideoConcurrency: &cfg.VideoConcurrency,
 		PublicURL:        &cfg.PublicURL,
+		Addr:             &cfg.Addr,
 		LLMKey:           &cfg.LLMKey,
 		ArkKey:           &cfg.ArkKey,
 		ArkImages:        &cfg.ArkImages,

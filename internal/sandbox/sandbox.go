@@ -90,6 +90,10 @@ type Config struct {
 	// PublicURL is the base of result URLs. Default: derived from the
 	// create request's Host.
 	PublicURL string
+	// Addr is where `lepus serve` starts its sandbox (SANDBOX_ADDR).
+	// Default: the address it had last time, else a loopback port. The
+	// sandbox itself does not listen; its caller does.
+	Addr string
 	// HTTPClient fetches input images and posts callbacks. Default: a client
 	// with a 30 s timeout.
 	HTTPClient *http.Client
