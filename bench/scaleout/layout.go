@@ -72,6 +72,7 @@ func runOnce(ctx context.Context, o options, l layout, bin, root string, index i
 		"LEPUS_ALLOW_PRIVATE_URLS=1",
 		"LEPUS_STARTING_CREDITS=100000000",
 		"LEPUS_LOG_LEVEL=warn",
+		"LEPUS_RATE_LIMIT=0", "LEPUS_MAX_IN_FLIGHT=0", // a burst from one user is the point
 		"KLING_ACCESS_KEY=sandbox-ak", "KLING_SECRET_KEY=sandbox-sk", "KLING_BASE_URL="+prov.URL,
 		"KLING_IMAGE_SLOTS="+strconv.Itoa(o.k),
 	)
