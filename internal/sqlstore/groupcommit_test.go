@@ -72,6 +72,23 @@ func (su suite) testGroupCommit(t *testing.T) {
 		if b := balance(t, s, "u1", 0); b != 50 {
 			t.Fatalf("u1 balance %d, want 50 after five debits of 10", b)
 		}
+		// Each debit names its task (the first opened the account; on
+		// Postgres the others took the one-statement path).
+		entries, err := s.CreditLedger(context.Background(), "u1", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		debited := map[string]bool{}
+		for _, e := range entries {
+			if e.Kind == lepus.LedgerDebit && e.Amount == -10 {
+				debited[e.TaskID] = true
+			}
+		}
+		for i := range 5 {
+			if id := fmt.Sprintf("tsk_ok%d", i); !debited[id] {
+				t.Fatalf("no debit of %s in u1's ledger %+v", id, entries)
+			}
+		}
 		wantCode(t, got["tsk_broke"].err, lepus.ECredits)
 		// Its account was opened inside its savepoint and rolled back with it.
 		if l := ledgerKinds(t, s, "u2"); l != "" {

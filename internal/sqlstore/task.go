@@ -96,6 +96,9 @@ func (s *Store) createInTx(ctx context.Context, tx *sql.Tx, p *lepus.TaskCreateP
 		}
 		t.JobID = jobID
 	}
+	if s.d.name == DialectPostgres && t.Cost > 0 {
+		return nil, s.insertDebitedTask(ctx, tx, t, p.Grant)
+	}
 	if err := s.insertTask(ctx, tx, t); err != nil {
 		return nil, err
 	}
@@ -139,26 +142,75 @@ func taskByKey(ctx context.Context, q querier, userID, key string) (*lepus.Task,
 	return getTask(ctx, q, "id", id)
 }
 
-func (s *Store) insertTask(ctx context.Context, tx *sql.Tx, t *lepus.Task) error {
+const insertTaskSQL = `INSERT INTO task (` + taskColumns + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`
+
+// insertDebitedTaskSQL is insertTaskSQL with the debit (debit's UPDATE and
+// its ledger entry) in one statement, for Postgres: one round trip
+// instead of three. SQLite has no data-modifying WITH. It returns how many
+// accounts were debited: 0 (no account yet, or too few credits) leaves the
+// task row written and the caller undoes it.
+const insertDebitedTaskSQL = `WITH debit AS (
+	UPDATE credit_account SET balance = balance - $11, updated_at = $16
+	WHERE user_id = $2 AND balance >= $11
+	RETURNING user_id
+), ledger AS (
+	INSERT INTO credit_ledger (user_id, task_id, kind, amount, created_at)
+	SELECT user_id, $1, '` + lepus.LedgerDebit + `', -$11, $16 FROM debit
+)
+` + insertTaskSQL + `
+RETURNING (SELECT count(*) FROM debit)`
+
+// taskArgs are insertTaskSQL's arguments.
+func (s *Store) taskArgs(t *lepus.Task) ([]any, error) {
 	var input any
 	if len(t.Input) > 0 {
 		input = string(t.Input)
 	}
 	stages, notes, errJS, err := encodeTaskJSON(t.Stages, t.Notes, t.Error)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO task (`+taskColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
-		t.ID, t.UserID, t.Type, string(t.Status), t.Progress, t.Step, input, stages, notes, errJS,
+	return []any{t.ID, t.UserID, t.Type, string(t.Status), t.Progress, t.Step, input, stages, notes, errJS,
 		t.Cost, t.CallbackToken, t.IdempotencyKey, t.RequestHash, t.JobID,
 		s.d.ts(t.CreatedAt), s.d.ts(t.UpdatedAt), s.d.tsPtr(t.StartedAt), s.d.tsPtr(t.FinishedAt),
-		t.WebhookURL, webhookEventsJSON(t.WebhookEvents), t.RequestID)
+		t.WebhookURL, webhookEventsJSON(t.WebhookEvents), t.RequestID}, nil
+}
+
+func (s *Store) insertTask(ctx context.Context, tx *sql.Tx, t *lepus.Task) error {
+	args, err := s.taskArgs(t)
 	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, insertTaskSQL, args...); err != nil {
 		// Keep unique violations recognizable for the idempotency race.
 		return fmt.Errorf("insert task: %w", err)
 	}
 	return nil
+}
+
+// insertDebitedTask writes the task and takes its cost in one statement
+// (Postgres). When that debits nothing, it undoes the row and takes the
+// general path, which opens a missing account or says the balance is short.
+func (s *Store) insertDebitedTask(ctx context.Context, tx *sql.Tx, t *lepus.Task, grant int) error {
+	args, err := s.taskArgs(t)
+	if err != nil {
+		return err
+	}
+	var debited int
+	if err := tx.QueryRowContext(ctx, insertDebitedTaskSQL, args...).Scan(&debited); err != nil {
+		return fmt.Errorf("insert task: %w", err)
+	}
+	if debited > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM task WHERE id = $1`, t.ID); err != nil {
+		return fmt.Errorf("undo task: %w", err)
+	}
+	if err := s.insertTask(ctx, tx, t); err != nil {
+		return err
+	}
+	return s.debit(ctx, tx, t.UserID, t.ID, t.Cost, t.CreatedAt, grant)
 }
 
 // encodeTaskJSON marshals the JSON columns; nil slices are stored as [] and a
