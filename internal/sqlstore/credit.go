@@ -74,27 +74,21 @@ func (s *Store) openAccount(ctx context.Context, tx *sql.Tx, userID string, gran
 	return s.addLedger(ctx, tx, userID, "", lepus.LedgerGrant, grant, now)
 }
 
-// debit takes cost credits if the balance covers them. The conditional
-// UPDATE is the whole check, so concurrent debits can never overdraw. The
-// common case, an existing account that covers the cost, is one statement.
-// When it misses, the account is opened (with grant) if there is none and
-// the UPDATE tried once more: on Postgres the INSERT waits for a concurrent
-// create that is opening the same account, and the second UPDATE, a new
-// statement under READ COMMITTED, sees that account and any refund
-// committed meanwhile.
+// debit takes cost credits if the balance covers them, and records the
+// debit in the ledger. The conditional UPDATE is the whole check, so
+// concurrent debits can never overdraw; on Postgres it locks the user's
+// credit row until the transaction ends. The common case, an existing
+// account that covers the cost, is one statement on Postgres (the ledger
+// entry in the same statement) and two on SQLite. When it misses, the
+// account is opened (with grant) if there is none and the debit tried once
+// more: on Postgres the INSERT waits for a concurrent create that is
+// opening the same account, and the second UPDATE, a new statement under
+// READ COMMITTED, sees that account and any refund committed meanwhile.
 func (s *Store) debit(ctx context.Context, tx *sql.Tx, userID, taskID string, cost int, now time.Time, grant int) error {
 	for try := range 2 {
-		res, err := tx.ExecContext(ctx, `UPDATE credit_account SET balance = balance - $2, updated_at = $3
-		WHERE user_id = $1 AND balance >= $2`, userID, cost, s.d.ts(now))
-		if err != nil {
-			return fmt.Errorf("debit credits: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("debit credits: %w", err)
-		}
-		if n > 0 {
-			return s.addLedger(ctx, tx, userID, taskID, lepus.LedgerDebit, -cost, now)
+		ok, err := s.takeCredits(ctx, tx, userID, taskID, cost, now)
+		if err != nil || ok {
+			return err
 		}
 		if try == 0 {
 			if err := s.openAccount(ctx, tx, userID, grant, now); err != nil {
@@ -107,6 +101,56 @@ func (s *Store) debit(ctx context.Context, tx *sql.Tx, userID, taskID string, co
 		return fmt.Errorf("read balance: %w", err)
 	}
 	return lepus.Errorf(lepus.ECredits, "insufficient credits: balance %d, cost %d", balance, cost)
+}
+
+// takeCreditsPG is takeCredits's UPDATE and ledger INSERT as one statement
+// (SQLite has no data-modifying WITH); it inserts a ledger row only when
+// the UPDATE took the credits.
+const takeCreditsPG = `WITH taken AS (
+	UPDATE credit_account SET balance = balance - $2, updated_at = $3
+	WHERE user_id = $1 AND balance >= $2
+	RETURNING user_id
+)
+INSERT INTO credit_ledger (user_id, task_id, kind, amount, created_at)
+SELECT user_id, $4, '` + lepus.LedgerDebit + `', -$2, $3 FROM taken`
+
+// takeCredits debits cost and adds its ledger entry if the account exists
+// and covers it; ok false (nothing written) otherwise.
+func (s *Store) takeCredits(ctx context.Context, tx *sql.Tx, userID, taskID string, cost int, now time.Time) (ok bool, err error) {
+	if s.d.name == DialectPostgres {
+		res, err := tx.ExecContext(ctx, takeCreditsPG, userID, cost, s.d.ts(now), taskID)
+		if err != nil {
+			return false, fmt.Errorf("debit credits: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return false, fmt.Errorf("debit credits: %w", err)
+		}
+		return n > 0, nil
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE credit_account SET balance = balance - $2, updated_at = $3
+		WHERE user_id = $1 AND balance >= $2`, userID, cost, s.d.ts(now))
+	if err != nil {
+		return false, fmt.Errorf("debit credits: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	return true, s.addLedger(ctx, tx, userID, taskID, lepus.LedgerDebit, -cost, now)
+}
+
+// lockAccount locks the user's credit row for the rest of the transaction
+// (Postgres; on SQLite the transaction already holds the only write lock),
+// opening the account with grant if there is none.
+func (s *Store) lockAccount(ctx context.Context, tx *sql.Tx, userID string, grant int, now time.Time) error {
+	if err := s.openAccount(ctx, tx, userID, grant, now); err != nil || s.d.name != DialectPostgres {
+		return err
+	}
+	var one int
+	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM credit_account WHERE user_id = $1 FOR UPDATE`, userID).Scan(&one); err != nil {
+		return fmt.Errorf("lock credit account: %w", err)
+	}
+	return nil
 }
 
 // refund gives back the task's debit, if there was one and it was not

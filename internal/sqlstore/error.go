@@ -94,6 +94,8 @@ func pgUnavailable(code string) bool {
 	switch code {
 	case "57P01", "57P02", "57P03", "53300":
 		return true
+	case "40P01", "40001": // a deadlock's victim, a serialization failure: the same request may simply be sent again
+		return true
 	}
 	return strings.HasPrefix(code, "08")
 }

@@ -16,3 +16,6 @@ func (s *Store) CreatesWaiting() int64 { return s.group.waiting.Load() }
 
 // LargestCreateGroup is the most members one group commit had.
 func (s *Store) LargestCreateGroup() int64 { return s.group.largest.Load() }
+
+// CreatesRetriedAlone is how many creates lost a deadlock and ran again.
+func (s *Store) CreatesRetriedAlone() int64 { return s.group.alone.Load() }

@@ -61,6 +61,7 @@ type createGroup struct {
 
 	waiting atomic.Int64 // callers not yet taken into a group
 	largest atomic.Int64 // the most members one group had
+	alone   atomic.Int64 // creates retried alone after losing a deadlock
 }
 
 // startGroupCommit starts n committers. SQLite's single writer gains
@@ -97,6 +98,7 @@ func (g *createGroup) create(ctx context.Context, p *lepus.TaskCreateParams, t *
 	}
 	<-r.done
 	if r.alone {
+		g.alone.Add(1)
 		return g.s.createAlone(ctx, p, t)
 	}
 	return r.existing, r.err
@@ -143,12 +145,18 @@ func (g *createGroup) commit(group []*createReq) {
 		}()
 		if len(group) == 1 {
 			r := group[0]
-			r.existing, r.err = g.s.createInTx(ctx, tx, r.p, r.t)
+			if r.err = r.ctx.Err(); r.err != nil { // its caller left: write nothing
+				return r.err
+			}
+			mctx, cancel := memberCtx(ctx, r)
+			defer cancel()
+			r.existing, r.err = g.s.createInTx(mctx, tx, r.p, r.t)
 			return r.err
 		}
 		// Members lock their users' credit rows in user order, in every
-		// group, so two groups committing at once on Postgres wait for
-		// each other but never deadlock.
+		// group (createInTx locks a user's row before its task's key), so
+		// two groups committing at once on Postgres wait for each other
+		// but never deadlock.
 		ordered := slices.SortedStableFunc(slices.Values(group), func(a, b *createReq) int {
 			return strings.Compare(a.t.UserID, b.t.UserID)
 		})
@@ -183,12 +191,14 @@ func (g *createGroup) member(ctx context.Context, tx *sql.Tx, r *createReq) erro
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT create_task`); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	r.existing, r.err = g.s.createInTx(ctx, tx, r.p, r.t)
+	mctx, cancel := memberCtx(ctx, r)
+	defer cancel()
+	r.existing, r.err = g.s.createInTx(mctx, tx, r.p, r.t)
 	if r.err != nil {
 		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT create_task`); err != nil {
 			return fmt.Errorf("rollback to savepoint: %w", err)
 		}
-		// Groups lock users in one order, so this should not happen; if
+		// Creates take locks in one order, so this should not happen; if
 		// the server still picks a member as a deadlock's victim, it is
 		// retried alone after this group commits.
 		r.alone = lockConflict(r.err)
@@ -197,4 +207,12 @@ func (g *createGroup) member(ctx context.Context, tx *sql.Tx, r *createReq) erro
 		return fmt.Errorf("release savepoint: %w", err)
 	}
 	return nil
+}
+
+// memberCtx is the context a member's statements run on: its caller's
+// values (request id, tracing) without its cancellation, and the group's
+// deadline.
+func memberCtx(group context.Context, r *createReq) (context.Context, context.CancelFunc) {
+	d, _ := group.Deadline() // commit sets one
+	return context.WithDeadline(context.WithoutCancel(r.ctx), d)
 }

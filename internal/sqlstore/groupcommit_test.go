@@ -22,7 +22,7 @@ func (su suite) testGroupCommit(t *testing.T) {
 
 	t.Run("MembersFailAlone", func(t *testing.T) {
 		t.Parallel()
-		s, release := su.holdCommitter(t)
+		s, _, release := su.holdCommitter(t)
 		type outcome struct {
 			task    *lepus.Task
 			created bool
@@ -112,7 +112,7 @@ func (su suite) testGroupCommit(t *testing.T) {
 
 	t.Run("FailsWhole", func(t *testing.T) {
 		t.Parallel()
-		s, release := su.holdCommitter(t)
+		s, _, release := su.holdCommitter(t)
 		var (
 			errs = make([]error, 4)
 			wg   sync.WaitGroup
@@ -179,11 +179,80 @@ func (su suite) testCreateConcurrent(t *testing.T) {
 	}
 }
 
+// testCreateLockOrder is the race two processes' creates of one user can
+// run into on Postgres: process A's group has debited the user (row lock)
+// and is about to insert idempotency key k; process B creates with key k.
+// B must wait for the user's row before it writes its key, or A waits for
+// B's key while B waits for A's row: a deadlock, one of them retried. B
+// waits, then finds A's task; nobody is retried.
+func (su suite) testCreateLockOrder(t *testing.T) {
+	t.Parallel()
+	if su.dialect != sqlstore.DialectPostgres {
+		t.Skip("row locks: Postgres only (SQLite's transactions take the one write lock at BEGIN)")
+	}
+	sA, dsn, release := su.holdCommitter(t)
+	sB, err := sqlstore.Open(context.Background(), dsn, sqlstore.Options{CreateCommitters: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sB.Close()
+	type result struct {
+		task    *lepus.Task
+		created bool
+		err     error
+	}
+	run := func(s *sqlstore.Store, task *lepus.Task, enqueue func(context.Context, *sql.Tx, *lepus.Task) (int64, error)) <-chan result {
+		out := make(chan result, 1)
+		go func() {
+			got, created, err := s.TaskCreate(context.Background(), &lepus.TaskCreateParams{Task: task, Grant: 1000, Enqueue: enqueue})
+			out <- result{got, created, err}
+		}()
+		return out
+	}
+	ok := func(context.Context, *sql.Tx, *lepus.Task) (int64, error) { return 1, nil }
+	keyed := func(id string) *lepus.Task {
+		task := newTask(id, "u")
+		task.IdempotencyKey = "k"
+		return task
+	}
+
+	x := run(sA, newTask("tsk_x", "u"), ok)
+	waitFor(t, func() bool { return sA.CreatesWaiting() == 1 })
+	pids, gate := make(chan int, 1), make(chan struct{})
+	var once sync.Once
+	a := run(sA, keyed("tsk_ka"), func(ctx context.Context, tx *sql.Tx, _ *lepus.Task) (int64, error) {
+		var err error
+		once.Do(func() {
+			var pid int
+			pid, err = backendPID(ctx, sA, tx)
+			pids <- pid
+			<-gate
+		})
+		return 2, err
+	})
+	waitFor(t, func() bool { return sA.CreatesWaiting() == 2 })
+	go release()
+	pid := <-pids // A's group: x has debited u; ka is about to insert key k
+	b := run(sB, keyed("tsk_kb"), ok)
+	waitBlockedBy(t, sA, pid) // B waits on a lock A holds
+	close(gate)
+	rx, ra, rb := <-x, <-a, <-b
+	if rx.err != nil || ra.err != nil || !ra.created {
+		t.Fatalf("A's group: x %v; ka created %v, %v", rx.err, ra.created, ra.err)
+	}
+	if rb.err != nil || rb.created || rb.task.ID != "tsk_ka" {
+		t.Fatalf("B = %+v created %v, %v; want A's task replayed", rb.task, rb.created, rb.err)
+	}
+	if n := sA.CreatesRetriedAlone() + sB.CreatesRetriedAlone(); n != 0 {
+		t.Fatalf("%d creates lost a deadlock and were retried", n)
+	}
+}
+
 // holdCommitter opens a store with one group committer and keeps it busy
 // with a create whose enqueue waits; release lets it finish.
-func (su suite) holdCommitter(t *testing.T) (s *sqlstore.Store, release func()) {
+func (su suite) holdCommitter(t *testing.T) (s *sqlstore.Store, dsn string, release func()) {
 	t.Helper()
-	s, _ = sqlstoretest.OpenWith(t, su.dialect, sqlstore.Options{CreateCommitters: 1})
+	s, dsn = sqlstoretest.OpenWith(t, su.dialect, sqlstore.Options{CreateCommitters: 1})
 	entered, proceed, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
 		_, _, err := s.TaskCreate(context.Background(), &lepus.TaskCreateParams{
@@ -207,7 +276,7 @@ func (su suite) holdCommitter(t *testing.T) (s *sqlstore.Store, release func()) 
 		})
 	}
 	t.Cleanup(release)
-	return s, release
+	return s, dsn, release
 }
 
 // waitFor polls cond until it holds; go test's -timeout bounds it.

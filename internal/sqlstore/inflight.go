@@ -4,38 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/lepus-ai/lepus/internal/lepus"
 )
 
 // checkInFlight refuses a create when the user already has max tasks in
-// flight (pending or processing). It runs in the create transaction, and it
-// is exact across processes:
-//   - Postgres: the user's credit row is locked first (FOR UPDATE; the
-//     account is opened with grant if there is none), so one user's creates
-//     count one after another; the count, a new statement under READ
-//     COMMITTED, sees every create that committed before the lock was
-//     granted. Other users are not held up.
-//   - SQLite: _txlock=immediate already gives the transaction the
-//     database's only write lock.
-func (s *Store) checkInFlight(ctx context.Context, tx *sql.Tx, userID string, max, grant int, now time.Time) error {
-	if s.d.name == DialectPostgres {
-		for opened := false; ; opened = true {
-			var one int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM credit_account WHERE user_id = $1 FOR UPDATE`, userID).Scan(&one)
-			if classify(err) == errNoRows && !opened {
-				if err := s.openAccount(ctx, tx, userID, grant, now); err != nil {
-					return err
-				}
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("lock credit account: %w", err)
-			}
-			break
-		}
-	}
+// flight (pending or processing). It runs in the create transaction after
+// the user's credit row is locked (createInTx), which makes it exact across
+// processes: on Postgres one user's creates count one after another, and
+// the count, a new statement under READ COMMITTED, sees every create that
+// committed before the lock was granted; on SQLite _txlock=immediate gives
+// the transaction the database's only write lock.
+func checkInFlight(ctx context.Context, tx *sql.Tx, userID string, max int) error {
 	n, err := countInFlight(ctx, tx, userID, max)
 	if err != nil {
 		return err

@@ -61,6 +61,7 @@ func runStoreSuite(t *testing.T, dialect string) {
 	t.Run("TaskCreate", su.testTaskCreate)
 	t.Run("GroupCommit", su.testGroupCommit)
 	t.Run("CreateConcurrent", su.testCreateConcurrent)
+	t.Run("CreateLockOrder", su.testCreateLockOrder)
 	t.Run("TaskInFlight", su.testTaskInFlight)
 	t.Run("InFlightIndex", su.testInFlightIndex)
 	t.Run("TaskGet", su.testTaskGet)

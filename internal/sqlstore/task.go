@@ -70,10 +70,26 @@ func (s *Store) createAlone(ctx context.Context, p *lepus.TaskCreateParams, t *l
 // createInTx writes one create in tx and sets t.JobID. It returns an
 // existing task only when the in-flight cap refuses a create whose
 // idempotency key a concurrent create committed meanwhile.
+//
+// Lock order: the user's credit row first (the debit, or for a free task a
+// lock alone), then the task row with its idempotency key. Every create
+// takes them in this order, and a group takes its users in order, so on
+// Postgres concurrent groups and processes wait for each other but never
+// deadlock. One user's creates therefore commit one after another; other
+// users' are not held up.
 func (s *Store) createInTx(ctx context.Context, tx *sql.Tx, p *lepus.TaskCreateParams, t *lepus.Task) (*lepus.Task, error) {
 	now := t.CreatedAt
+	var err error
+	if t.Cost > 0 {
+		err = s.debit(ctx, tx, t.UserID, t.ID, t.Cost, now, p.Grant)
+	} else {
+		err = s.lockAccount(ctx, tx, t.UserID, p.Grant, now)
+	}
+	if err != nil {
+		return nil, err
+	}
 	if p.MaxInFlight > 0 {
-		if err := s.checkInFlight(ctx, tx, t.UserID, p.MaxInFlight, p.Grant, now); err != nil {
+		if err := checkInFlight(ctx, tx, t.UserID, p.MaxInFlight); err != nil {
 			if t.IdempotencyKey == "" || lepus.ErrorCode(err) != lepus.ELimit {
 				return nil, err
 			}
@@ -88,7 +104,8 @@ func (s *Store) createInTx(ctx context.Context, tx *sql.Tx, p *lepus.TaskCreateP
 			return old, nil
 		}
 	}
-	// The job first, so the task row is written once with its job id.
+	// The job before the task, so the task row is written once with its
+	// job id.
 	if p.Enqueue != nil {
 		jobID, err := p.Enqueue(ctx, tx, t)
 		if err != nil {
@@ -96,20 +113,7 @@ func (s *Store) createInTx(ctx context.Context, tx *sql.Tx, p *lepus.TaskCreateP
 		}
 		t.JobID = jobID
 	}
-	if s.d.name == DialectPostgres && t.Cost > 0 {
-		return nil, s.insertDebitedTask(ctx, tx, t, p.Grant)
-	}
-	if err := s.insertTask(ctx, tx, t); err != nil {
-		return nil, err
-	}
-	// The debit last: it locks the user's credit row, and concurrent
-	// creates of one user wait on that lock only until this commits.
-	// (With MaxInFlight set, checkInFlight took the lock above, on
-	// Postgres: one user's creates then run one at a time.)
-	if t.Cost > 0 {
-		return nil, s.debit(ctx, tx, t.UserID, t.ID, t.Cost, now, p.Grant)
-	}
-	return nil, s.openAccount(ctx, tx, t.UserID, p.Grant, now)
+	return nil, s.insertTask(ctx, tx, t)
 }
 
 func validateCreate(p *lepus.TaskCreateParams) error {
@@ -145,22 +149,6 @@ func taskByKey(ctx context.Context, q querier, userID, key string) (*lepus.Task,
 const insertTaskSQL = `INSERT INTO task (` + taskColumns + `)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`
 
-// insertDebitedTaskSQL is insertTaskSQL with the debit (debit's UPDATE and
-// its ledger entry) in one statement, for Postgres: one round trip
-// instead of three. SQLite has no data-modifying WITH. It returns how many
-// accounts were debited: 0 (no account yet, or too few credits) leaves the
-// task row written and the caller undoes it.
-const insertDebitedTaskSQL = `WITH debit AS (
-	UPDATE credit_account SET balance = balance - $11, updated_at = $16
-	WHERE user_id = $2 AND balance >= $11
-	RETURNING user_id
-), ledger AS (
-	INSERT INTO credit_ledger (user_id, task_id, kind, amount, created_at)
-	SELECT user_id, $1, '` + lepus.LedgerDebit + `', -$11, $16 FROM debit
-)
-` + insertTaskSQL + `
-RETURNING (SELECT count(*) FROM debit)`
-
 // taskArgs are insertTaskSQL's arguments.
 func (s *Store) taskArgs(t *lepus.Task) ([]any, error) {
 	var input any
@@ -187,30 +175,6 @@ func (s *Store) insertTask(ctx context.Context, tx *sql.Tx, t *lepus.Task) error
 		return fmt.Errorf("insert task: %w", err)
 	}
 	return nil
-}
-
-// insertDebitedTask writes the task and takes its cost in one statement
-// (Postgres). When that debits nothing, it undoes the row and takes the
-// general path, which opens a missing account or says the balance is short.
-func (s *Store) insertDebitedTask(ctx context.Context, tx *sql.Tx, t *lepus.Task, grant int) error {
-	args, err := s.taskArgs(t)
-	if err != nil {
-		return err
-	}
-	var debited int
-	if err := tx.QueryRowContext(ctx, insertDebitedTaskSQL, args...).Scan(&debited); err != nil {
-		return fmt.Errorf("insert task: %w", err)
-	}
-	if debited > 0 {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM task WHERE id = $1`, t.ID); err != nil {
-		return fmt.Errorf("undo task: %w", err)
-	}
-	if err := s.insertTask(ctx, tx, t); err != nil {
-		return err
-	}
-	return s.debit(ctx, tx, t.UserID, t.ID, t.Cost, t.CreatedAt, grant)
 }
 
 // encodeTaskJSON marshals the JSON columns; nil slices are stored as [] and a
