@@ -36,15 +36,19 @@ func (s *Store) SlotAcquire(ctx context.Context, p *lepus.SlotAcquireParams) (bo
 			acquired = true
 			return nil
 		}
-		// The pool row is the lock every acquirer of the pool takes.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO provider_pool (name, used, capacity) VALUES ($1, 0, $2)
-			ON CONFLICT (name) DO UPDATE SET capacity = excluded.capacity`, p.Pool, p.Capacity); err != nil {
-			return fmt.Errorf("lock pool: %w", err)
-		}
+		// Join the waiting line before taking the pool's lock: nobody else
+		// sees the row before this commits either way, and it is the order
+		// the releases take (task, waiter, pool), so a cancel racing its
+		// task's acquire cannot deadlock with it.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO slot_waiter (holder, pool, task_id, cost, since, seen_at)
 			VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (holder) DO UPDATE SET seen_at = excluded.seen_at, cost = excluded.cost`,
 			p.Holder, p.Pool, p.TaskID, p.Cost, s.d.ts(now)); err != nil {
 			return fmt.Errorf("join waiting line: %w", err)
+		}
+		// The pool row is the lock every acquirer of the pool takes.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO provider_pool (name, used, capacity) VALUES ($1, 0, $2)
+			ON CONFLICT (name) DO UPDATE SET capacity = excluded.capacity`, p.Pool, p.Capacity); err != nil {
+			return fmt.Errorf("lock pool: %w", err)
 		}
 		// The units of every older live waiter are kept for them: the
 		// holder goes only if they and its own fit.
