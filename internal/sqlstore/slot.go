@@ -50,29 +50,9 @@ func (s *Store) SlotAcquire(ctx context.Context, p *lepus.SlotAcquireParams) (bo
 			ON CONFLICT (name) DO UPDATE SET capacity = excluded.capacity`, p.Pool, p.Capacity); err != nil {
 			return fmt.Errorf("lock pool: %w", err)
 		}
-		// The units of every older live waiter are kept for them: the
-		// holder goes only if they and its own fit.
-		var ahead int
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(w.cost), 0) FROM slot_waiter w, slot_waiter me
-			WHERE me.holder = $1 AND w.pool = me.pool AND w.holder <> me.holder
-			  AND (w.since < me.since OR (w.since = me.since AND w.holder < me.holder))
-			  AND w.seen_at > $2 AND w.cost <= $3`, p.Holder, s.d.ts(now.Add(-waiterGone)), p.Capacity).Scan(&ahead); err != nil {
-			return fmt.Errorf("check waiting line: %w", err)
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE provider_pool SET used = used + $2
-			WHERE name = $1 AND used + $2 + $4 <= $3`, p.Pool, p.Cost, p.Capacity, ahead)
-		if err != nil {
-			return fmt.Errorf("take units: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
+		ok, err := s.takeUnits(ctx, tx, p, now)
+		if err != nil || !ok {
 			return err // no room for it yet: it keeps its place in line
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM slot_waiter WHERE holder = $1`, p.Holder); err != nil {
-			return fmt.Errorf("leave waiting line: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO provider_slot (holder, pool, task_id, cost, acquired_at)
-			VALUES ($1, $2, $3, $4, $5)`, p.Holder, p.Pool, p.TaskID, p.Cost, s.d.ts(now)); err != nil {
-			return fmt.Errorf("insert slot: %w", err)
 		}
 		acquired = true
 		return nil
@@ -81,6 +61,63 @@ func (s *Store) SlotAcquire(ctx context.Context, p *lepus.SlotAcquireParams) (bo
 		return false, fmt.Errorf("acquire slot: %w", err)
 	}
 	return acquired, nil
+}
+
+// aheadSQL sums the units of every older live waiter of the holder's pool:
+// they are kept for them, so the holder goes only if they and its own fit.
+const aheadSQL = `SELECT coalesce(sum(w.cost), 0) AS units FROM slot_waiter w, slot_waiter me
+	WHERE me.holder = $1 AND w.pool = me.pool AND w.holder <> me.holder
+	  AND (w.since < me.since OR (w.since = me.since AND w.holder < me.holder))
+	  AND w.seen_at > $2 AND w.cost <= $3`
+
+// takeUnitsPG is takeUnits in one statement, for Postgres: the pool's
+// acquirers queue on its row, so each round trip saved under that lock is
+// saved once per acquire of the pool. The statement starts after the lock
+// is held, so its snapshot sees every waiter that committed before.
+const takeUnitsPG = `WITH ahead AS (` + aheadSQL + `
+), taken AS (
+	UPDATE provider_pool SET used = used + $4
+	WHERE name = $5 AND used + $4 + (SELECT units FROM ahead) <= $3
+	RETURNING name
+), left_line AS (
+	DELETE FROM slot_waiter WHERE holder = $1 AND EXISTS (SELECT 1 FROM taken)
+)
+INSERT INTO provider_slot (holder, pool, task_id, cost, acquired_at)
+SELECT $1, name, $6::text, $4, $7::timestamptz FROM taken`
+
+// takeUnits gives the holder its units and a slot row if they fit after
+// the older waiters', and takes it out of the waiting line. The caller
+// holds the pool's lock.
+func (s *Store) takeUnits(ctx context.Context, tx *sql.Tx, p *lepus.SlotAcquireParams, now time.Time) (bool, error) {
+	gone := s.d.ts(now.Add(-waiterGone))
+	if s.d.name == DialectPostgres {
+		res, err := tx.ExecContext(ctx, takeUnitsPG, p.Holder, gone, p.Capacity, p.Cost, p.Pool, p.TaskID, s.d.ts(now))
+		if err != nil {
+			return false, fmt.Errorf("take units: %w", err)
+		}
+		n, err := res.RowsAffected()
+		return n > 0, err
+	}
+	var ahead int
+	if err := tx.QueryRowContext(ctx, aheadSQL, p.Holder, gone, p.Capacity).Scan(&ahead); err != nil {
+		return false, fmt.Errorf("check waiting line: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE provider_pool SET used = used + $2
+		WHERE name = $1 AND used + $2 + $4 <= $3`, p.Pool, p.Cost, p.Capacity, ahead)
+	if err != nil {
+		return false, fmt.Errorf("take units: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM slot_waiter WHERE holder = $1`, p.Holder); err != nil {
+		return false, fmt.Errorf("leave waiting line: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO provider_slot (holder, pool, task_id, cost, acquired_at)
+		VALUES ($1, $2, $3, $4, $5)`, p.Holder, p.Pool, p.TaskID, p.Cost, s.d.ts(now)); err != nil {
+		return false, fmt.Errorf("insert slot: %w", err)
+	}
+	return true, nil
 }
 
 // waiterGone is how long a waiter may go without asking again before it is
