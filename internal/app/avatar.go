@@ -170,6 +170,9 @@ func (s *Service) ConfirmAvatar(ctx context.Context, userID, id string, index in
 		return nil, err
 	}
 	err = s.updateAvatar(ctx, userID, id, func(a *lepus.Avatar) {
+		if !created && a.ChosenIndex != nil && *a.ChosenIndex == index {
+			return // a replay changes nothing: angles redone since stay redone
+		}
 		a.ChosenIndex, a.ChosenURL = &index, url
 		a.AngleTasks = map[string]string{}
 		for _, k := range workflow.AngleKeys {

@@ -494,6 +494,15 @@ func TestService_RegenerateAngle(t *testing.T) {
 			t.Fatalf("cost %d balance %d, want one angle (%d) paid from %d", r.Started.Cost, b.Balance(t, "ana"), want, before)
 		}
 
+		// Confirming the same portrait again is a replay: it keeps the
+		// redone angle, paid for, instead of pointing it back at the
+		// first angles task.
+		again, err := b.Service.ConfirmAvatar(ctx, "ana", c.Avatar.ID, 2, app.Webhook{})
+		if err != nil || again.Created || storedAvatar(t, b, c.Avatar.ID).AngleTasks["profile_right"] != r.Started.ID {
+			t.Fatalf("confirm again: created %v err %v; profile_right %q, want the redo %s kept",
+				again.Created, err, storedAvatar(t, b, c.Avatar.ID).AngleTasks["profile_right"], r.Started.ID)
+		}
+
 		// The angle's task is in the regenerate's key: the next regenerate
 		// of it is a new request and makes a new task.
 		r2, err := b.Service.RegenerateAngle(ctx, "ana", c.Avatar.ID, "profile_right", app.Webhook{})
