@@ -7,12 +7,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/lepus-ai/lepus/bench/internal/apiclient"
 	"github.com/lepus-ai/lepus/bench/internal/benchdb"
 	"github.com/lepus-ai/lepus/bench/internal/lepusproc"
+	"github.com/lepus-ai/lepus/bench/internal/load"
 	"github.com/lepus-ai/lepus/bench/internal/provider"
 )
 
@@ -148,34 +148,13 @@ func runOnce(ctx context.Context, o options, bin, root string, index int, logf f
 // Idempotency-Key, and returns when the first was sent. It stops at the
 // first error.
 func submitAll(ctx context.Context, api *apiclient.Client, n, conc, run int, scene, face string) (time.Time, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if _, err := api.FaceSwap(ctx, fmt.Sprintf("burst-%d-%d", run, i), scene, face); err != nil {
-					cancel(fmt.Errorf("submit %d: %w", i, err))
-					return
-				}
-			}
-		}()
-	}
-	first := time.Now()
-feed:
-	for i := range n {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+	res, err := load.Run(ctx, n, conc, func(ctx context.Context, i int) error {
+		if _, err := api.FaceSwap(ctx, fmt.Sprintf("burst-%d-%d", run, i), scene, face); err != nil {
+			return fmt.Errorf("submit %d: %w", i, err)
 		}
-	}
-	close(next)
-	wg.Wait()
-	return first, context.Cause(ctx)
+		return nil
+	})
+	return res.First, err
 }
 
 // waiter waits for tasks to complete, reading the in-process sandbox (free

@@ -36,23 +36,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
+	"github.com/lepus-ai/lepus/bench/internal/benchcli"
 	"github.com/lepus-ai/lepus/bench/internal/lepusproc"
 	"github.com/lepus-ai/lepus/bench/internal/load"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "create:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchcli.Main("create", run) }
 
 // options are the command-line flags.
 type options struct {

@@ -25,27 +25,18 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/lepus-ai/lepus/bench/internal/apiclient"
+	"github.com/lepus-ai/lepus/bench/internal/benchcli"
 	"github.com/lepus-ai/lepus/bench/internal/benchdb"
 	"github.com/lepus-ai/lepus/bench/internal/lepusproc"
 	"github.com/lepus-ai/lepus/bench/internal/provider"
 	"github.com/lepus-ai/lepus/internal/sandbox"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "inflight:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchcli.Main("inflight", run) }
 
 // options are the command-line flags.
 type options struct {

@@ -39,25 +39,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/lepus-ai/lepus/bench/internal/benchcli"
 	"github.com/lepus-ai/lepus/bench/internal/lepusproc"
 	"github.com/lepus-ai/lepus/bench/internal/load"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "scaleout:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchcli.Main("scaleout", run) }
 
 // options are the command-line flags.
 type options struct {

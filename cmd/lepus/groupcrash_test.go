@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,13 +68,7 @@ func groupCrash(t *testing.T, dialect string) {
 	}
 	bin := lepusBinary(t)
 	dataDir := t.TempDir()
-	var env []string
-	for _, kv := range os.Environ() {
-		if !hasAnyPrefix(kv, "LEPUS_", "KLING_", "SANDBOX_", "ARK_", "STABILITY_", "SEEDREAM_") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env,
+	env := append(cleanEnv(),
 		"LEPUS_ADDR="+freeAddr(t),
 		"LEPUS_DATA_DIR="+dataDir,
 		"LEPUS_DATABASE_URL="+dbURL,

@@ -44,7 +44,7 @@ func stallGroup(t *testing.T, db *sql.DB, hc *http.Client, url string, user burs
 		t.Fatalf("lock the credit account of %s: %v", user.id, err)
 	}
 	go func() { s.answer <- burstCreate(hc, url, user, userIdx, "gc-stall-1") }()
-	pollUntil(t, "a transaction waits for the credit account's lock", func() bool {
+	waitUntil(t, "a transaction waits for the credit account's lock", func() bool {
 		select {
 		case o := <-s.answer:
 			t.Fatalf("create %s got %d %s %v while its debit could not take the account's lock", o.key, o.status, o.body, o.err)
@@ -85,7 +85,7 @@ func (s *groupStall) cut(t *testing.T) burstOutcome {
 // short the lock timeout.
 func (s *groupStall) openKeys(t *testing.T, outcomes []burstOutcome, users []burstUser) map[string]bool {
 	t.Helper()
-	pollUntil(t, "every transaction with writes to task waits for a lock", func() bool {
+	waitUntil(t, "every transaction with writes to task waits for a lock", func() bool {
 		rows, err := s.db.Query(`SELECT l.pid, coalesce(a.state = 'active' AND a.wait_event_type = 'Lock', false)
 			FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 			WHERE l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -143,24 +143,11 @@ func (s *groupStall) release(t *testing.T) {
 	if err := s.tx.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, "the open groups' backends have ended", func() bool {
+	waitUntil(t, "the open groups' backends have ended", func() bool {
 		var n int
 		if err := s.db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)`, s.open).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n == 0
 	})
-}
-
-// pollUntil checks cond every few milliseconds until it holds; 90 s is a
-// failure bound, not a window.
-func pollUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within 90 s: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

@@ -26,13 +26,7 @@ func TestServe_SandboxSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	bin := lepusBinary(t)
 	dataDir := t.TempDir()
-	var env []string
-	for _, kv := range os.Environ() {
-		if !hasAnyPrefix(kv, "LEPUS_", "KLING_", "SANDBOX_", "ARK_", "STABILITY_", "SEEDREAM_") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env,
+	env := append(cleanEnv(),
 		// Lepus's address is fixed: the sandbox's callbacks and input
 		// fetches use it. The sandbox's is the default (no SANDBOX_ADDR),
 		// as a new user runs it: the restart reuses the port remembered in
@@ -174,6 +168,19 @@ func sandboxStats(t *testing.T, addr string) sandbox.Stats {
 		t.Fatalf("sandbox stats: %v: %s", err, body)
 	}
 	return st
+}
+
+// cleanEnv is this process's environment without any setting of Lepus, its
+// providers or the sandbox, for a child that gets exactly the ones a test
+// sets.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !hasAnyPrefix(kv, "LEPUS_", "KLING_", "SANDBOX_", "ARK_", "STABILITY_", "SEEDREAM_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 func hasAnyPrefix(s string, prefixes ...string) bool {

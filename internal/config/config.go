@@ -331,22 +331,8 @@ func loopbackAddr(addr string) bool {
 // envParsers read the settings that are not strings, ignoring spaces
 // around the text.
 var envParsers = Parsers{
-	reflect.TypeFor[int](): func(v string) (any, error) {
-		v = strings.TrimSpace(v)
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a whole number", v)
-		}
-		return n, nil
-	},
-	reflect.TypeFor[float64](): func(v string) (any, error) {
-		v = strings.TrimSpace(v)
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("%q is not a number", v)
-		}
-		return f, nil
-	},
+	reflect.TypeFor[int]():     ParseInt,
+	reflect.TypeFor[float64](): ParseFloat,
 	reflect.TypeFor[bool](): func(v string) (any, error) {
 		v = strings.TrimSpace(v)
 		b, err := strconv.ParseBool(v)
@@ -365,6 +351,28 @@ var envParsers = Parsers{
 	},
 	reflect.TypeFor[[]string]():       parseOrigins,
 	reflect.TypeFor[map[string]int](): parseCosts,
+}
+
+// ParseInt reads a whole number, ignoring spaces around it; a Parsers
+// entry for int, shared with the sandbox's settings.
+func ParseInt(v string) (any, error) {
+	v = strings.TrimSpace(v)
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a whole number", v)
+	}
+	return n, nil
+}
+
+// ParseFloat reads a finite number, ignoring spaces around it; a Parsers
+// entry for float64, shared with the sandbox's settings.
+func ParseFloat(v string) (any, error) {
+	v = strings.TrimSpace(v)
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, fmt.Errorf("%q is not a number", v)
+	}
+	return f, nil
 }
 
 // parseOrigins splits a comma list; "none" gives an empty list (no origin,

@@ -111,22 +111,8 @@ var envParsers = config.Parsers{
 		}
 		return d, nil
 	},
-	reflect.TypeFor[float64](): func(v string) (any, error) {
-		v = strings.TrimSpace(v)
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return nil, fmt.Errorf("want a number, got %q", v)
-		}
-		return f, nil
-	},
-	reflect.TypeFor[int](): func(v string) (any, error) {
-		v = strings.TrimSpace(v)
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return nil, fmt.Errorf("want a whole number, got %q", v)
-		}
-		return n, nil
-	},
+	reflect.TypeFor[float64](): config.ParseFloat,
+	reflect.TypeFor[int]():     config.ParseInt,
 	// []int is only SANDBOX_FAILURE_CODES.
 	reflect.TypeFor[[]int](): func(v string) (any, error) {
 		var codes []int
