@@ -108,11 +108,13 @@ type Waker struct {
 	kick   func(ctx context.Context) error
 	log    *slog.Logger
 
-	mu      sync.Mutex
-	stopped bool
-	wg      sync.WaitGroup
-	ctx     context.Context
-	cancel  context.CancelFunc
+	mu        sync.Mutex
+	stopped   bool
+	kicking   bool // a kick is being sent (kickAsync)
+	kickAgain bool // and another was asked for meanwhile
+	wg        sync.WaitGroup
+	ctx       context.Context
+	cancel    context.CancelFunc
 }
 
 // newWaker builds the waker for a client whose driver is d.
@@ -124,11 +126,49 @@ func newWaker(c *Client, d riverdriver.Driver[*sql.Tx], logger *slog.Logger) *Wa
 		w.kick = func(context.Context) error { d.kick(); return nil }
 	default:
 		exec := d.GetExecutor()
-		w.kick = func(ctx context.Context) error {
+		notify := func(ctx context.Context) error {
 			return exec.NotifyMany(ctx, &riverdriver.NotifyManyParams{Topic: insertTopic, Payload: []string{insertPayload}})
 		}
+		w.kick = func(context.Context) error { w.kickAsync(notify); return nil }
 	}
 	return w
+}
+
+// kickAsync sends a Postgres kick in the background, one at a time: kicks
+// that come while one is on its way fold into one more send after it, so
+// none is lost (a job committed after a NOTIFY went out is covered by the
+// next) and a burst of creates costs two NOTIFYs, not one each. Postgres
+// serialises the commits of every notifying transaction on one lock, so a
+// NOTIFY per create queued creates and task saves behind each other.
+func (w *Waker) kickAsync(send func(context.Context) error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return
+	}
+	if w.kicking {
+		w.kickAgain = true
+		return
+	}
+	w.kicking = true
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		for {
+			ctx, cancel := context.WithTimeout(w.ctx, 5*time.Second)
+			if err := send(ctx); err != nil {
+				w.log.Debug("kick queue", "error", err)
+			}
+			cancel()
+			w.mu.Lock()
+			again := w.kickAgain && !w.stopped
+			w.kicking, w.kickAgain = again, false
+			w.mu.Unlock()
+			if !again {
+				return
+			}
+		}
+	}()
 }
 
 // Kick tells the queue's producers that a job may be available now.

@@ -109,6 +109,23 @@ func (d dialect) forUpdate() string {
 	return " FOR UPDATE"
 }
 
+// asyncCommit lets the transaction tx commit without waiting for its WAL
+// to reach the disk, on Postgres (SQLite is left as it is). Only for writes
+// that cost nothing if a crash of the database server undoes them: a
+// provider slot's acquire, which a retried job takes again. Whatever the
+// job does next that matters (the provider task's id) commits durably,
+// which flushes this commit too. A crash of Lepus loses nothing: the
+// commit is done, only its flush is late.
+func (d dialect) asyncCommit(ctx context.Context, tx *sql.Tx) error {
+	if d.name != DialectPostgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit TO off`); err != nil {
+		return fmt.Errorf("async commit: %w", err)
+	}
+	return nil
+}
+
 // migrationTable is the DDL of the table that records applied migrations.
 func (d dialect) migrationTable() string {
 	if d.name == DialectSQLite {

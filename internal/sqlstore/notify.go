@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,31 +13,12 @@ import (
 )
 
 // TaskChannel is the Postgres NOTIFY channel on which every committed change
-// of a task's status, progress or step is published, with the task id as
-// payload. NOTIFY is delivered at commit and never for a rolled-back
-// transaction, so a listener hears only of changes it can read. The channel
+// of a task's status, progress or step is published, after its commit and
+// in batches (publish.go): the payload is the changed tasks' ids, separated
+// by commas. A listener hears only of changes it can read. The channel
 // is per database, not per schema: deployments sharing a database wake each
 // other's watchers needlessly, never wrongly (ids are unique).
 const TaskChannel = "lepus_task"
-
-// updateTask runs an UPDATE of one task row and returns the rows it changed.
-// On Postgres the UPDATE is wrapped so that the same statement (and so the
-// same transaction) publishes the id on TaskChannel when a row changed: no
-// separate round trip, and nothing is published for a guard that matched
-// nothing. query must be an UPDATE of task whose first parameter is the id.
-func (d dialect) updateTask(ctx context.Context, q querier, query string, args ...any) (int64, error) {
-	if d.name != DialectPostgres {
-		res, err := q.ExecContext(ctx, query, args...)
-		if err != nil {
-			return 0, err
-		}
-		return res.RowsAffected()
-	}
-	var n int64
-	err := q.QueryRowContext(ctx, `WITH u AS (`+query+` RETURNING id)
-		SELECT count(pg_notify('`+TaskChannel+`', id)) FROM u`, args...).Scan(&n)
-	return n, err
-}
 
 // TaskListener hears, on a connection of its own, the task changes that any
 // process commits on Postgres (TaskChannel), and hands each task id to
@@ -180,7 +162,9 @@ func (l *TaskListener) listen(ctx context.Context, recovering bool) (up time.Tim
 		cancel()
 		switch {
 		case err == nil:
-			l.OnTask(n.Payload)
+			for _, id := range strings.Split(n.Payload, ",") {
+				l.OnTask(id)
+			}
 		case ctx.Err() != nil:
 			return up, ctx.Err()
 		case waitCtx.Err() != nil: // quiet for IdleCheck: is the connection alive?

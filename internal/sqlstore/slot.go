@@ -15,7 +15,8 @@ import (
 // in) the pool's waiting line and SlotAcquire answers false. A holder that
 // already has its units gets true again without taking more. Every step
 // runs in one transaction; on both databases the pool row's update lock
-// serialises concurrent acquirers from several processes.
+// serialises concurrent acquirers from several processes, so as little as
+// possible happens while it is held.
 func (s *Store) SlotAcquire(ctx context.Context, p *lepus.SlotAcquireParams) (bool, error) {
 	if p == nil || p.Pool == "" || p.Holder == "" || p.Cost <= 0 || p.Capacity < 0 {
 		return false, lepus.Errorf(lepus.EInvalid, "slot needs a pool, a holder, a cost > 0 and a capacity >= 0")
@@ -23,18 +24,33 @@ func (s *Store) SlotAcquire(ctx context.Context, p *lepus.SlotAcquireParams) (bo
 	now := s.clock()
 	acquired := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.d.asyncCommit(ctx, tx); err != nil {
+			return err
+		}
 		// Lock the task row first (the order TaskFinish takes): a task that
 		// ended meanwhile (canceled) gets no slot, so none can leak.
 		if err := lockRunningTask(ctx, tx, p.TaskID); err != nil {
 			return err
 		}
-		var held int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM provider_slot WHERE holder = $1`, p.Holder).Scan(&held); err != nil {
+		var held, waiting bool
+		if err := tx.QueryRowContext(ctx, `SELECT
+			EXISTS (SELECT 1 FROM provider_slot WHERE holder = $1),
+			EXISTS (SELECT 1 FROM slot_waiter WHERE pool = $2 AND holder <> $1 AND seen_at > $3 AND cost <= $4)`,
+			p.Holder, p.Pool, s.d.ts(now.Add(-waiterGone)), p.Capacity).Scan(&held, &waiting); err != nil {
 			return fmt.Errorf("find slot: %w", err)
 		}
-		if held > 0 {
+		if held {
 			acquired = true
 			return nil
+		}
+		if !waiting {
+			// Nobody in line: take the units without joining it, in one
+			// statement on Postgres.
+			ok, err := s.takeFree(ctx, tx, p, now)
+			if err != nil || ok {
+				acquired = ok
+				return err
+			}
 		}
 		// Join the waiting line before taking the pool's lock: nobody else
 		// sees the row before this commits either way, and it is the order
@@ -45,10 +61,8 @@ func (s *Store) SlotAcquire(ctx context.Context, p *lepus.SlotAcquireParams) (bo
 			p.Holder, p.Pool, p.TaskID, p.Cost, s.d.ts(now)); err != nil {
 			return fmt.Errorf("join waiting line: %w", err)
 		}
-		// The pool row is the lock every acquirer of the pool takes.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO provider_pool (name, used, capacity) VALUES ($1, 0, $2)
-			ON CONFLICT (name) DO UPDATE SET capacity = excluded.capacity`, p.Pool, p.Capacity); err != nil {
-			return fmt.Errorf("lock pool: %w", err)
+		if err := lockPool(ctx, tx, p); err != nil {
+			return err
 		}
 		ok, err := s.takeUnits(ctx, tx, p, now)
 		if err != nil || !ok {
@@ -61,6 +75,51 @@ func (s *Store) SlotAcquire(ctx context.Context, p *lepus.SlotAcquireParams) (bo
 		return false, fmt.Errorf("acquire slot: %w", err)
 	}
 	return acquired, nil
+}
+
+// lockPool takes the pool row's lock, which every acquirer of the pool
+// takes, creating the row on first use.
+func lockPool(ctx context.Context, tx *sql.Tx, p *lepus.SlotAcquireParams) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO provider_pool (name, used, capacity) VALUES ($1, 0, $2)
+		ON CONFLICT (name) DO UPDATE SET capacity = excluded.capacity`, p.Pool, p.Capacity); err != nil {
+		return fmt.Errorf("lock pool: %w", err)
+	}
+	return nil
+}
+
+// takeFreePG takes units of a pool in which nobody waits, in one statement
+// that holds the pool's lock only until its transaction commits. Its
+// snapshot is from before it waited for the lock, so a waiter that joined
+// the line in that instant can be passed: two arrivals that close together
+// have no order to keep. A pool row not made yet, no room, or a waiter it
+// sees leave it to the waiting line's path.
+const takeFreePG = `WITH taken AS (
+	UPDATE provider_pool SET used = used + $4, capacity = $3
+	WHERE name = $5 AND used + $4 <= $3 AND NOT EXISTS (
+		SELECT 1 FROM slot_waiter WHERE pool = $5 AND holder <> $1 AND seen_at > $2 AND cost <= $3)
+	RETURNING name
+), left_line AS (
+	DELETE FROM slot_waiter WHERE holder = $1 AND EXISTS (SELECT 1 FROM taken)
+)
+INSERT INTO provider_slot (holder, pool, task_id, cost, acquired_at)
+SELECT $1, name, $6::text, $4, $7::timestamptz FROM taken`
+
+// takeFree gives the holder its units if they fit and nobody waits for
+// the pool. On SQLite the transaction already excludes every other
+// writer, so it is the waiting line's path without joining the line.
+func (s *Store) takeFree(ctx context.Context, tx *sql.Tx, p *lepus.SlotAcquireParams, now time.Time) (bool, error) {
+	if s.d.name != DialectPostgres {
+		if err := lockPool(ctx, tx, p); err != nil {
+			return false, err
+		}
+		return s.takeUnits(ctx, tx, p, now)
+	}
+	res, err := tx.ExecContext(ctx, takeFreePG, p.Holder, s.d.ts(now.Add(-waiterGone)), p.Capacity, p.Cost, p.Pool, p.TaskID, s.d.ts(now))
+	if err != nil {
+		return false, fmt.Errorf("take units: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // aheadSQL sums the units of every older live waiter of the holder's pool:

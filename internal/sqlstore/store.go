@@ -45,6 +45,9 @@ type Store struct {
 	// group batches concurrent creates into shared commits; nil: each
 	// commits alone.
 	group *createGroup
+	// pub publishes committed task changes to other processes; nil on
+	// SQLite (one process).
+	pub *taskPublisher
 }
 
 // Open connects to the database named by dsn: a "postgres://" or
@@ -69,6 +72,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		_ = s.db.Close()
 		return nil, fmt.Errorf("ping %s: %w", s.d.name, err)
 	}
+	if s.d.name == DialectPostgres {
+		s.pub = newTaskPublisher(db, s.log)
+	}
 	if n := cmp.Or(opts.CreateCommitters, 1); n > 0 {
 		s.startGroupCommit(n)
 	}
@@ -85,13 +91,23 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 // Dialect names the database: "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.d.name }
 
-// Close stops the group committers, after the groups they run commit, and
-// closes the pool.
+// Close stops the group committers, after the groups they run commit,
+// publishes the task changes not yet published, and closes the pool.
 func (s *Store) Close() error {
 	if s.group != nil {
 		s.group.close()
 	}
+	if s.pub != nil {
+		s.pub.close()
+	}
 	return s.db.Close()
+}
+
+// published tells other processes that task id changed (publish.go).
+func (s *Store) published(id string) {
+	if s.pub != nil {
+		s.pub.publish(id)
+	}
 }
 
 // clock returns "now" once per operation, in UTC and at the microsecond

@@ -37,17 +37,21 @@ func (s *Store) TaskSave(ctx context.Context, t *lepus.Task) error {
 		return err
 	}
 	t.UpdatedAt = now
+	s.published(t.ID)
 	return nil
 }
 
 // saveRow writes a running task's progress fields; ErrTaskEnded if it ended.
 func saveRow(ctx context.Context, q querier, d dialect, t *lepus.Task, stages, notes string, now time.Time) error {
-	// updateTask also publishes the change to other processes (notify.go).
-	n, err := d.updateTask(ctx, q, `UPDATE task SET status = $2, progress = $3, step = $4,
+	res, err := q.ExecContext(ctx, `UPDATE task SET status = $2, progress = $3, step = $4,
 			stages = $5, notes = $6, started_at = $7, updated_at = $8
 		WHERE id = $1 AND status IN ('pending', 'processing')`,
 		t.ID, string(t.Status), clampProgress(t.Progress), t.Step, stages, notes,
 		d.tsPtr(t.StartedAt), d.ts(now))
+	if err != nil {
+		return fmt.Errorf("save task: %w", err)
+	}
+	n, err := res.RowsAffected()
 	if err != nil {
 		return fmt.Errorf("save task: %w", err)
 	}
@@ -125,6 +129,7 @@ func (s *Store) TaskFinish(ctx context.Context, p *lepus.TaskFinishParams) (*lep
 	if err != nil {
 		return nil, mapErr(err, "finish task", "task")
 	}
+	s.published(out.ID)
 	return out, nil
 }
 
@@ -134,11 +139,14 @@ func (s *Store) finishRow(ctx context.Context, tx *sql.Tx, t *lepus.Task) error 
 	if err != nil {
 		return err
 	}
-	// Published to other processes at commit, not at all on rollback.
-	n, err := s.d.updateTask(ctx, tx, `UPDATE task SET status = $2, progress = $3, stages = $4,
+	res, err := tx.ExecContext(ctx, `UPDATE task SET status = $2, progress = $3, stages = $4,
 			notes = $5, error = $6, finished_at = $7, updated_at = $7
 		WHERE id = $1 AND status IN ('pending', 'processing')`,
 		t.ID, string(t.Status), t.Progress, stages, notes, errJS, s.d.ts(*t.FinishedAt))
+	if err != nil {
+		return fmt.Errorf("finish task: %w", err)
+	}
+	n, err := res.RowsAffected()
 	if err != nil {
 		return fmt.Errorf("finish task: %w", err)
 	}
