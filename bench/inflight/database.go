@@ -13,13 +13,19 @@ type counts struct {
 	ended        int // tasks failed or canceled
 }
 
-// readCounts reads River's running jobs and the tasks' statuses over the
+// countRunning counts River's running jobs (an index read) over the
 // read-only probe connection to the child's database.
-func readCounts(ctx context.Context, probe *sql.DB) (counts, error) {
-	var c counts
-	if err := probe.QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE state = 'running'`).Scan(&c.riverRunning); err != nil {
-		return c, fmt.Errorf("count running jobs: %w", err)
+func countRunning(ctx context.Context, probe *sql.DB) (int, error) {
+	var n int
+	if err := probe.QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE state = 'running'`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count running jobs: %w", err)
 	}
+	return n, nil
+}
+
+// countStatuses counts the tasks by status (a scan of the task table).
+func countStatuses(ctx context.Context, probe *sql.DB) (counts, error) {
+	var c counts
 	rows, err := probe.QueryContext(ctx, `SELECT status, count(*) FROM task GROUP BY status`)
 	if err != nil {
 		return c, fmt.Errorf("count tasks: %w", err)

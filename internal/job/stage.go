@@ -162,7 +162,8 @@ func (r *run) watched(ctx context.Context, st *lepus.Stage) bool {
 		return false
 	}
 	err := r.e.Store.WaitAdd(ctx, &lepus.ProviderWait{Provider: st.Provider, Endpoint: st.Endpoint,
-		ProviderTaskID: st.ProviderTaskID, TaskID: r.t.ID, Stage: st.Name, Model: st.Model, SubmittedAt: *st.SubmittedAt})
+		ProviderTaskID: st.ProviderTaskID, TaskID: r.t.ID, Stage: st.Name, Model: st.Model, SubmittedAt: *st.SubmittedAt,
+		JobID: r.t.JobID})
 	if err != nil {
 		r.log.Warn("record provider wait; the stage polls alone", "stage", st.Name, "error", err)
 		return false

@@ -124,7 +124,7 @@ type ProviderWait struct {
 	Stage          string
 	Model          string
 	SubmittedAt    time.Time
-	JobID          int64 // read only
+	JobID          int64 // the task's queue job, woken when the provider task ends
 }
 
 // Process is a running lepus process that works jobs.

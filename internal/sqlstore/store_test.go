@@ -74,6 +74,7 @@ func runStoreSuite(t *testing.T, dialect string) {
 	t.Run("Slot", su.testSlot)
 	t.Run("Avatar", su.testAvatar)
 	t.Run("Webhook", su.testWebhook)
+	t.Run("Wait", su.testWait)
 }
 
 func (su suite) testMigrate(t *testing.T) {

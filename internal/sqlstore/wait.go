@@ -10,9 +10,9 @@ import (
 
 // WaitAdd records that a stage waits on a provider task (once).
 func (s *Store) WaitAdd(ctx context.Context, w *lepus.ProviderWait) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO provider_wait (provider, endpoint, provider_task_id, task_id, stage, model, submitted_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-		w.Provider, w.Endpoint, w.ProviderTaskID, w.TaskID, w.Stage, w.Model, s.d.ts(w.SubmittedAt.UTC()))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO provider_wait (provider, endpoint, provider_task_id, task_id, stage, model, submitted_at, job_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+		w.Provider, w.Endpoint, w.ProviderTaskID, w.TaskID, w.Stage, w.Model, s.d.ts(w.SubmittedAt.UTC()), w.JobID)
 	if err != nil {
 		return fmt.Errorf("add provider wait: %w", err)
 	}
@@ -20,11 +20,12 @@ func (s *Store) WaitAdd(ctx context.Context, w *lepus.ProviderWait) error {
 }
 
 // WaitList returns the provider tasks waited on at provider, with the jobs
-// of their tasks, oldest first.
+// of their tasks, oldest first. It reads provider_wait alone: the task is
+// read only for a wait recorded without its job id (by an older version).
 func (s *Store) WaitList(ctx context.Context, provider string) ([]lepus.ProviderWait, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT w.provider, w.endpoint, w.provider_task_id, w.task_id, w.stage, w.model,
-		w.submitted_at, coalesce(t.job_id, 0)
-		FROM provider_wait w LEFT JOIN task t ON t.id = w.task_id
+		w.submitted_at, coalesce(nullif(w.job_id, 0), (SELECT t.job_id FROM task t WHERE t.id = w.task_id), 0)
+		FROM provider_wait w
 		WHERE w.provider = $1 ORDER BY w.submitted_at`, provider)
 	if err != nil {
 		return nil, fmt.Errorf("list provider waits: %w", err)
