@@ -1,6 +1,10 @@
 package sqlstore
 
-import "time"
+import (
+	"time"
+
+	"github.com/lepus-ai/lepus/internal/lepus"
+)
 
 // CountInFlightSQL is the in-flight count query, for tests that EXPLAIN it.
 const CountInFlightSQL = countInFlightSQL
@@ -19,3 +23,8 @@ func (s *Store) LargestCreateGroup() int64 { return s.group.largest.Load() }
 
 // CreatesRetriedAlone is how many creates lost a deadlock and ran again.
 func (s *Store) CreatesRetriedAlone() int64 { return s.group.alone.Load() }
+
+// ListQuery is TaskList's query for one task, for tests that EXPLAIN it.
+func (s *Store) ListQuery(p *lepus.TaskListParams) (string, []any, error) {
+	return s.listQuery(p, 1)
+}

@@ -3,9 +3,11 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/lepus-ai/lepus/internal/lepus"
 	"github.com/lepus-ai/lepus/internal/sqlstore"
 )
 
@@ -44,7 +46,9 @@ func (su suite) testInFlightIndex(t *testing.T) {
 }
 
 // explainLines runs an EXPLAIN and joins its text column(s), one row a line.
-func explainLines(t *testing.T, db *sql.DB, query string, args ...any) string {
+func explainLines(t *testing.T, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args ...any) string {
 	t.Helper()
 	rows, err := db.QueryContext(context.Background(), query, args...)
 	if err != nil {
@@ -78,4 +82,61 @@ func explainLines(t *testing.T, db *sql.DB, query string, args ...any) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// testIdempotencyIndex: among many tasks of one user, the idempotency
+// lookup every keyed create makes reads the key's unique index, not the
+// user's tasks by date (which for a new key meant all of them). On
+// Postgres the plan checked is the generic one that a prepared statement
+// settles on.
+func (su suite) testIdempotencyIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := su.open(t, 0)
+	db := s.DB()
+	// Statistics from when the user had a few tasks, as a busy table's
+	// often are: the lookup must not depend on fresh ones.
+	seed := func(prefix string, n int) string {
+		return fmt.Sprintf(map[string]string{
+			sqlstore.DialectPostgres: `INSERT INTO task (id, user_id, type, status, idempotency_key, created_at, updated_at)
+				SELECT '%[1]s' || g, 'user_1', 'image', 'processing', '%[1]s' || g, now(), now()
+				FROM generate_series(1, %[2]d) AS g`,
+			sqlstore.DialectSQLite: `WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < %[2]d)
+				INSERT INTO task (id, user_id, type, status, idempotency_key, created_at, updated_at)
+				SELECT '%[1]s' || n, 'user_1', 'image', 'processing', '%[1]s' || n, 0, 0 FROM g`,
+		}[su.dialect], prefix, n)
+	}
+	for _, q := range []string{seed("first_", 20), `ANALYZE`, seed("more_", 20000)} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%.40s: %v", q, err)
+		}
+	}
+	query, args, err := s.ListQuery(&lepus.TaskListParams{UserID: "user_1", IdempotencyKey: "key_new", Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan string
+	if su.dialect == sqlstore.DialectSQLite {
+		plan = explainLines(t, db, "EXPLAIN QUERY PLAN "+query, args...)
+	} else {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		for _, q := range []string{`SET plan_cache_mode = force_generic_plan`, `PREPARE lookup AS ` + query} {
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%.40s: %v", q, err)
+			}
+		}
+		quoted := make([]string, len(args))
+		for i, a := range args {
+			quoted[i] = fmt.Sprintf("'%v'", a) // the seed's ids, keys and limits need no escaping
+		}
+		plan = explainLines(t, conn, "EXPLAIN EXECUTE lookup("+strings.Join(quoted, ", ")+")")
+	}
+	if !strings.Contains(plan, "task_idempotency_key") {
+		t.Fatalf("the idempotency lookup does not use task_idempotency_key:\n%s", plan)
+	}
+	t.Logf("plan:\n%s", plan)
 }

@@ -64,6 +64,7 @@ func runStoreSuite(t *testing.T, dialect string) {
 	t.Run("CreateLockOrder", su.testCreateLockOrder)
 	t.Run("TaskInFlight", su.testTaskInFlight)
 	t.Run("InFlightIndex", su.testInFlightIndex)
+	t.Run("IdempotencyIndex", su.testIdempotencyIndex)
 	t.Run("TaskGet", su.testTaskGet)
 	t.Run("TaskSave", su.testTaskSave)
 	t.Run("TaskFinish", su.testTaskFinish)

@@ -105,38 +105,10 @@ func (s *Store) TaskList(ctx context.Context, p *lepus.TaskListParams) ([]*lepus
 	}
 	limit = min(limit, maxListLimit)
 
-	var a args
-	var where []string
-	if p.UserID != "" {
-		where = append(where, "user_id = "+a.add(p.UserID))
+	query, a, err := s.listQuery(p, limit)
+	if err != nil {
+		return nil, "", err
 	}
-	if p.Status != "" {
-		if !p.Status.Valid() {
-			return nil, "", lepus.FieldErrorf("query.status", "unknown status %q", p.Status)
-		}
-		where = append(where, "status = "+a.add(string(p.Status)))
-	}
-	if p.Type != "" {
-		where = append(where, "type = "+a.add(p.Type))
-	}
-	if p.IdempotencyKey != "" {
-		// "<> ''" lets the partial unique index serve the lookup.
-		where = append(where, "idempotency_key = "+a.add(p.IdempotencyKey), "idempotency_key <> ''")
-	}
-	if p.Cursor != "" {
-		at, id, err := decodeCursor(p.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		ts := a.add(s.d.ts(at))
-		where = append(where, fmt.Sprintf("(created_at < %s OR (created_at = %s AND id < %s))", ts, ts, a.add(id)))
-	}
-	query := `SELECT ` + taskColumns + ` FROM task`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	query += ` ORDER BY created_at DESC, id DESC LIMIT ` + a.add(limit+1)
-
 	tasks, err := queryTasks(ctx, s.db, query, a...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list tasks: %w", err)
@@ -151,6 +123,49 @@ func (s *Store) TaskList(ctx context.Context, p *lepus.TaskListParams) ([]*lepus
 		return nil, "", err
 	}
 	return tasks, next, nil
+}
+
+// listQuery builds TaskList's query for up to limit tasks (one more is
+// read to know whether there is a next page).
+func (s *Store) listQuery(p *lepus.TaskListParams, limit int) (string, args, error) {
+	var a args
+	var where []string
+	if p.UserID != "" {
+		where = append(where, "user_id = "+a.add(p.UserID))
+	}
+	if p.Status != "" {
+		if !p.Status.Valid() {
+			return "", nil, lepus.FieldErrorf("query.status", "unknown status %q", p.Status)
+		}
+		where = append(where, "status = "+a.add(string(p.Status)))
+	}
+	if p.Type != "" {
+		where = append(where, "type = "+a.add(p.Type))
+	}
+	if p.IdempotencyKey != "" {
+		// "<> ''" lets the partial unique index serve the lookup.
+		where = append(where, "idempotency_key = "+a.add(p.IdempotencyKey), "idempotency_key <> ''")
+	}
+	if p.Cursor != "" {
+		at, id, err := decodeCursor(p.Cursor)
+		if err != nil {
+			return "", nil, err
+		}
+		ts := a.add(s.d.ts(at))
+		where = append(where, fmt.Sprintf("(created_at < %s OR (created_at = %s AND id < %s))", ts, ts, a.add(id)))
+	}
+	query := `SELECT ` + taskColumns + ` FROM task`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	if p.UserID != "" && p.IdempotencyKey != "" {
+		// A user's key names at most one task: with no order or limit to
+		// keep, the planner takes the key's unique index instead of walking
+		// the user's tasks by date until one matches (all of them when
+		// none does, as every new create's lookup does).
+		return query, a, nil
+	}
+	return query + ` ORDER BY created_at DESC, id DESC LIMIT ` + a.add(limit+1), a, nil
 }
 
 // TaskListUnfinished returns pending and processing tasks, oldest first;
