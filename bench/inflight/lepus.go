@@ -16,6 +16,7 @@ func lepusEnv(o options, tmp, dbURL, providerURL, secret string) []string {
 		"LEPUS_STARTING_CREDITS=100000000",
 		// Lepus's own provider cap must not queue them (it needs at least 9).
 		"KLING_IMAGE_SLOTS="+strconv.Itoa(max(o.n, 9)),
+		"KLING_VIDEO_SLOTS="+strconv.Itoa(o.n),
 	)
 	if o.poll > 0 {
 		env = append(env, "LEPUS_POLL_INTERVAL="+o.poll.String())

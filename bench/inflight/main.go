@@ -1,14 +1,21 @@
-// Command inflight is a benchmark, not a test: it holds many face swaps in
-// flight at once on one real `lepus serve` and reports what that costs.
+// Command inflight is a benchmark, not a test: it holds many face swaps
+// (or image-to-video tasks) in flight at once on one real `lepus serve` and
+// reports what that costs.
 //
 //	go run ./bench/inflight                          # 1,000 swaps, 60 s provider latency, SQLite
 //	go run ./bench/inflight -n 50 -latency 5s        # quick smoke run
 //	go run ./bench/inflight -db 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
+//	go run ./bench/inflight -workflow image_to_video -latency 900s -poll 10s ...
+//
+// A face swap may spend at most 60 polls at the provider (300 s at the
+// default 5 s poll interval, 600 s, its soft limit, at -poll 10s); an
+// image-to-video task 120 polls and has no soft limit, so it can wait long
+// enough for 100,000 submissions on a small machine.
 //
 // It builds cmd/lepus, runs the provider sandbox in this process (no
 // concurrency cap, image latency -latency), starts `lepus serve` as a child
 // process in live mode pointed at the sandbox, uploads two portraits, then
-// submits n face swaps with -concurrency parallel clients. Every 500 ms it
+// submits n tasks with -concurrency parallel clients. Every 500 ms it
 // samples the child's RSS and CPU (/proc), goroutines (LEPUS_DEBUG_ADDR's
 // /debug/vars), River jobs in state running and task statuses (a read-only
 // connection to the database) and the sandbox's running tasks, until every
@@ -47,7 +54,14 @@ type options struct {
 	db          string        // "" for SQLite in the data dir
 	timeout     time.Duration
 	renderEach  bool // let the sandbox render every result (see provider)
+	workflow    string
 }
+
+// The workflows -workflow accepts.
+const (
+	workflowFaceSwap     = "face_swap"
+	workflowImageToVideo = "image_to_video"
+)
 
 // defaultPoll is the face swap workflow's provider poll interval, used when
 // -poll is not given (internal/workflow/faceswap.go).
@@ -57,7 +71,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("inflight", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.IntVar(&o.n, "n", 1000, "face swaps to hold in flight at once")
+	fs.IntVar(&o.n, "n", 1000, "tasks to hold in flight at once")
+	fs.StringVar(&o.workflow, "workflow", workflowFaceSwap, "face_swap or image_to_video")
 	fs.DurationVar(&o.latency, "latency", 60*time.Second, "sandbox provider latency (submit to result)")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "parallel submitting clients")
 	fs.DurationVar(&o.poll, "poll", 0, "override Lepus's provider poll interval (default: the workflow's 5s)")
@@ -69,6 +84,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.n < 1 || o.concurrency < 1 || o.latency <= 0 {
 		return o, errors.New("-n, -concurrency and -latency must be positive")
+	}
+	if o.workflow != workflowFaceSwap && o.workflow != workflowImageToVideo {
+		return o, fmt.Errorf("-workflow %q: want %s or %s", o.workflow, workflowFaceSwap, workflowImageToVideo)
 	}
 	if o.timeout == 0 {
 		o.timeout = 3*o.latency + 3*time.Minute
@@ -109,7 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	prov, err := provider.Start(provider.Config{Sandbox: sandbox.Config{ImageLatency: o.latency}, RenderEach: o.renderEach}) // Concurrency 0: no cap
+	prov, err := provider.Start(provider.Config{Sandbox: sandbox.Config{ImageLatency: o.latency, VideoLatency: o.latency}, RenderEach: o.renderEach}) // Concurrency 0: no cap
 	if err != nil {
 		return err
 	}
@@ -153,9 +171,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	logf("submitting %d face swaps with %d clients", o.n, o.concurrency)
+	logf("submitting %d %s tasks with %d clients", o.n, o.workflow, o.concurrency)
 	cpu0, hcpu0, pg0 := lepusCPU(proc), harnessCPU(), postgresCPU()
-	sub, err := submitAll(ctx, api, o.n, o.concurrency, scene, face)
+	sub, err := submitAll(ctx, api, o.workflow, o.n, o.concurrency, scene, face)
 	if err != nil {
 		return err
 	}

@@ -55,9 +55,13 @@ func (d runData) print(w io.Writer) error {
 		if t.StartedAt == nil || t.FinishedAt == nil || len(t.Assets) != 1 {
 			return fmt.Errorf("task %s completed without start, finish or its one asset: %+v", t.ID, t)
 		}
-		hit, ok := d.cdn[t.ProviderTaskIDs["image"]]
+		stage := "image"
+		if d.o.workflow == workflowImageToVideo {
+			stage = "video"
+		}
+		hit, ok := d.cdn[t.ProviderTaskIDs[stage]]
 		if !ok {
-			return fmt.Errorf("task %s: no result download recorded for provider task %q", t.ID, t.ProviderTaskIDs["image"])
+			return fmt.Errorf("task %s: no result download recorded for provider task %q", t.ID, t.ProviderTaskIDs[stage])
 		}
 		ready := t.StartedAt.Add(L)
 		ph := phases{
@@ -109,7 +113,7 @@ func (d runData) print(w io.Writer) error {
 
 	row := func(k string, v any) { fmt.Fprintf(w, "| %s | %v |\n", k, v) }
 	fmt.Fprintf(w, "\n| metric | value |\n|---|---|\n")
-	row("tasks in flight (n)", n)
+	row("tasks in flight (n)", fmt.Sprintf("%d %s", n, d.o.workflow))
 	row("provider latency L / poll interval P", fmt.Sprintf("%s / %s", L, P))
 	row("database", d.database)
 	row("submit: requests/s (n / first send → last 202)", fmt.Sprintf("%.0f (%s for %d)", d.sub.rps(), ms(d.sub.span()), n))

@@ -200,12 +200,23 @@ func (w *Watcher) RunOnce(ctx context.Context) (time.Duration, error) {
 	if len(wake) > 0 {
 		w.Wake(ctx, wake...)
 	}
-	// With very many tasks in flight a look takes long (a page per 500):
-	// look at most a fifth of the time, so the cost of waiting stays
-	// bounded, but never leave more than twenty intervals (the poll
-	// interval) between looks, so an ended task is seen within a poll
-	// interval and a look.
-	return max(next, 10*time.Millisecond, min(4*time.Since(started), 20*w.Interval)), nil
+	return max(next, 10*time.Millisecond, lookGap(time.Since(started), w.Interval, len(ended)+len(wake) > 0)), nil
+}
+
+// lookGap is the least time between two looks, after one that took took.
+// With very many tasks in flight a look takes long (a page per 500): while
+// tasks are ending, look at most a fifth of the time but never leave more
+// than twenty intervals (the poll interval) between looks, so an ended task
+// is seen within a poll interval and a look. After a look that found
+// nothing ended, look at most a tenth of the time, cap or not: then every
+// task is still running, and it is the waiting that costs (at 100,000 in
+// flight a look takes seconds, and a capped gap would be looking a third
+// of the time).
+func lookGap(took, interval time.Duration, found bool) time.Duration {
+	if !found {
+		return 9 * took
+	}
+	return min(4*took, 20*interval)
 }
 
 // scan pages through an endpoint's list until every waited task was seen

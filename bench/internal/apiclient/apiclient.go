@@ -106,6 +106,18 @@ func (c *Client) FaceSwap(ctx context.Context, key, scene, face string) (string,
 	return t.ID, err
 }
 
+// ImageToVideo submits one image-to-video task under an idempotency key,
+// expects 202 and returns the new task's id.
+func (c *Client) ImageToVideo(ctx context.Context, key, image string) (string, error) {
+	body, _ := json.Marshal(map[string]string{"image_url": image, "prompt": "the person turns and smiles"})
+	var t struct {
+		ID string `json:"id"`
+	}
+	err := c.Do(ctx, http.MethodPost, "/kling/image-to-video", "application/json", body,
+		map[string]string{"Idempotency-Key": key}, http.StatusAccepted, &t)
+	return t.ID, err
+}
+
 // TaskView is the part of the API's task JSON the reports use.
 type TaskView struct {
 	ID              string            `json:"id"`
