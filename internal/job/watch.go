@@ -67,6 +67,7 @@ type Watcher struct {
 	notify   chan struct{}
 	latency  map[string]time.Duration // typical provider latency by endpoint and model
 	woken    map[string]time.Time     // provider task id → when last woken
+	rested   time.Time                // no look before this, even when notified (lookGap)
 	cancel   context.CancelFunc
 	done     chan struct{}
 	stopOnce sync.Once
@@ -125,6 +126,13 @@ func (w *Watcher) loop(ctx context.Context) {
 			return
 		case <-w.notify:
 			t.Stop()
+			// A new wait is looked at soon, but not before the last look's
+			// gap has passed: while tasks are submitted every few
+			// milliseconds, notices would otherwise run looks back to back.
+			if d := time.Until(w.rested); d > 0 {
+				next = d
+				continue
+			}
 		case <-t.C:
 		}
 		var err error
@@ -200,7 +208,9 @@ func (w *Watcher) RunOnce(ctx context.Context) (time.Duration, error) {
 	if len(wake) > 0 {
 		w.Wake(ctx, wake...)
 	}
-	return max(next, 10*time.Millisecond, lookGap(time.Since(started), w.Interval, len(ended)+len(wake) > 0)), nil
+	gap := lookGap(time.Since(started), w.Interval, len(ended)+len(wake) > 0)
+	w.rested = time.Now().Add(gap)
+	return max(next, 10*time.Millisecond, gap), nil
 }
 
 // lookGap is the least time between two looks, after one that took took.
