@@ -97,12 +97,30 @@ const takeFreePG = `WITH taken AS (
 	UPDATE provider_pool SET used = used + $4, capacity = $3
 	WHERE name = $5 AND used + $4 <= $3 AND NOT EXISTS (
 		SELECT 1 FROM slot_waiter WHERE pool = $5 AND holder <> $1 AND seen_at > $2 AND cost <= $3)
+` + takenPG
+
+// takenPG ends takeFreePG and takeUnitsPG: the holder whose units were
+// taken leaves the waiting line and gets its slot row. Parameters: $1
+// holder, $2 presumed-gone time, $3 capacity, $4 cost, $5 pool, $6 task
+// id, $7 now.
+const takenPG = `
 	RETURNING name
 ), left_line AS (
 	DELETE FROM slot_waiter WHERE holder = $1 AND EXISTS (SELECT 1 FROM taken)
 )
 INSERT INTO provider_slot (holder, pool, task_id, cost, acquired_at)
 SELECT $1, name, $6::text, $4, $7::timestamptz FROM taken`
+
+// execTakePG runs takeFreePG or takeUnitsPG and reports whether the units
+// were taken.
+func (s *Store) execTakePG(ctx context.Context, tx *sql.Tx, query string, p *lepus.SlotAcquireParams, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, query, p.Holder, s.d.ts(now.Add(-waiterGone)), p.Capacity, p.Cost, p.Pool, p.TaskID, s.d.ts(now))
+	if err != nil {
+		return false, fmt.Errorf("take units: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
 
 // takeFree gives the holder its units if they fit and nobody waits for
 // the pool. On SQLite the transaction already excludes every other
@@ -114,12 +132,7 @@ func (s *Store) takeFree(ctx context.Context, tx *sql.Tx, p *lepus.SlotAcquirePa
 		}
 		return s.takeUnits(ctx, tx, p, now)
 	}
-	res, err := tx.ExecContext(ctx, takeFreePG, p.Holder, s.d.ts(now.Add(-waiterGone)), p.Capacity, p.Cost, p.Pool, p.TaskID, s.d.ts(now))
-	if err != nil {
-		return false, fmt.Errorf("take units: %w", err)
-	}
-	n, err := res.RowsAffected()
-	return n > 0, err
+	return s.execTakePG(ctx, tx, takeFreePG, p, now)
 }
 
 // aheadSQL sums the units of every older live waiter of the holder's pool:
@@ -137,12 +150,7 @@ const takeUnitsPG = `WITH ahead AS (` + aheadSQL + `
 ), taken AS (
 	UPDATE provider_pool SET used = used + $4
 	WHERE name = $5 AND used + $4 + (SELECT units FROM ahead) <= $3
-	RETURNING name
-), left_line AS (
-	DELETE FROM slot_waiter WHERE holder = $1 AND EXISTS (SELECT 1 FROM taken)
-)
-INSERT INTO provider_slot (holder, pool, task_id, cost, acquired_at)
-SELECT $1, name, $6::text, $4, $7::timestamptz FROM taken`
+` + takenPG
 
 // takeUnits gives the holder its units and a slot row if they fit after
 // the older waiters', and takes it out of the waiting line. The caller
@@ -150,12 +158,7 @@ SELECT $1, name, $6::text, $4, $7::timestamptz FROM taken`
 func (s *Store) takeUnits(ctx context.Context, tx *sql.Tx, p *lepus.SlotAcquireParams, now time.Time) (bool, error) {
 	gone := s.d.ts(now.Add(-waiterGone))
 	if s.d.name == DialectPostgres {
-		res, err := tx.ExecContext(ctx, takeUnitsPG, p.Holder, gone, p.Capacity, p.Cost, p.Pool, p.TaskID, s.d.ts(now))
-		if err != nil {
-			return false, fmt.Errorf("take units: %w", err)
-		}
-		n, err := res.RowsAffected()
-		return n > 0, err
+		return s.execTakePG(ctx, tx, takeUnitsPG, p, now)
 	}
 	var ahead int
 	if err := tx.QueryRowContext(ctx, aheadSQL, p.Holder, gone, p.Capacity).Scan(&ahead); err != nil {
