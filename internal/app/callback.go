@@ -9,8 +9,9 @@ import (
 )
 
 // HandleKlingCallback treats a Kling callback as a hint only (Kling's posts
-// are unsigned): it wakes the task's waiting job, which re-queries Kling
-// with Lepus's own credentials before trusting anything.
+// are unsigned): the queue re-queries Kling with Lepus's own credentials,
+// frees the slot of a provider task that ended, and wakes the task's job,
+// which re-queries again before it trusts anything.
 func (s *Service) HandleKlingCallback(ctx context.Context, token string, body io.Reader) error {
 	t, err := s.Store.TaskGetByCallbackToken(ctx, token)
 	if err != nil {
@@ -24,6 +25,6 @@ func (s *Service) HandleKlingCallback(ctx context.Context, token string, body io
 	if t.Status.Terminal() || t.JobID == 0 || s.Queue == nil {
 		return nil
 	}
-	s.Queue.Wake(ctx, t.JobID) // a hint: the woken job re-queries the provider
+	s.Queue.CalledBack(ctx, t) // a hint: re-queried before anything is trusted
 	return nil
 }

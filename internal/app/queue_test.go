@@ -27,6 +27,9 @@ func (q *recQueue) Wake(_ context.Context, ids ...int64) {
 }
 func (q *recQueue) Kick(context.Context)     { q.add("kick") }
 func (q *recQueue) Handover(context.Context) { q.add("handover") }
+func (q *recQueue) CalledBack(_ context.Context, t *lepus.Task) {
+	q.add("called back " + strconv.FormatInt(t.JobID, 10))
+}
 
 // take returns the calls so far and forgets them.
 func (q *recQueue) take() string {
@@ -38,7 +41,7 @@ func (q *recQueue) take() string {
 }
 
 // The service's queue seams: a create inserts the job in its transaction
-// and kicks the workers; a callback wakes the job (a hint only); a cancel
+// and kicks the workers; a callback is handed to the queue (a hint only); a cancel
 // cancels the job in its transaction and hands the slots over.
 func TestService_Queue(t *testing.T) {
 	t.Parallel()
@@ -80,8 +83,8 @@ func TestService_Queue(t *testing.T) {
 	if err := b.Service.HandleKlingCallback(ctx, task.CallbackToken, strings.NewReader(`{"task_id":"k","task_status":"succeed"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if got := q.take(); got != "wake 7" {
-		t.Fatalf("callbacks asked the queue for %q, want one wake of job 7", got)
+	if got := q.take(); got != "called back 7" {
+		t.Fatalf("callbacks asked the queue for %q, want one called back for job 7", got)
 	}
 
 	if _, err := b.Service.CancelTask(ctx, "ana", task.ID); err != nil {

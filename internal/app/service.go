@@ -70,6 +70,9 @@ type Queue interface {
 	Kick(ctx context.Context)
 	// Handover wakes the tasks waiting for provider slots that are free.
 	Handover(ctx context.Context)
+	// CalledBack is told of a provider callback for t: it frees the slot of
+	// a provider task that re-querying shows ended, and wakes t's job.
+	CalledBack(ctx context.Context, t *lepus.Task)
 }
 
 // CreateTaskParams are the inputs of CreateTask.

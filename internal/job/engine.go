@@ -416,6 +416,37 @@ func (e *Engine) ProviderEnded(ctx context.Context, ended []lepus.ProviderWait) 
 	e.Wake(ctx, jobIDs...)
 }
 
+// CalledBack is told of a provider callback for task t (app.Queue). A
+// callback is unsigned, so it is only a hint: each stage of t waiting on
+// its provider with a slot is re-queried here, and if the provider task
+// ended its slot is released and handed over now, as a batch poll that
+// sees it end does, not after the woken job has run behind the other
+// collects of its wave. The job is woken either way and re-queries before
+// it trusts anything. Spaced providers (Stability) are not re-queried: their
+// queries are rationed.
+func (e *Engine) CalledBack(ctx context.Context, t *lepus.Task) {
+	for i := range t.Stages {
+		st := &t.Stages[i]
+		p := e.Providers[st.Provider]
+		if st.Phase != lepus.PhaseWait || st.Slot == "" || st.ProviderTaskID == "" || p == nil {
+			continue
+		}
+		if _, spaced := p.(Spacer); spaced {
+			continue
+		}
+		res, err := p.Poll(ctx, st)
+		if err != nil || res.State == PollRunning {
+			continue
+		}
+		if err := e.Store.SlotRelease(ctx, holderOf(t.ID, st.Name)); err != nil {
+			e.Logger.Warn("release provider slot", "task_id", t.ID, "stage", st.Name, "error", err)
+			continue
+		}
+		e.handover(ctx)
+	}
+	e.Wake(ctx, t.JobID)
+}
+
 // Handover wakes the tasks waiting for provider slots that are free now
 // (app.Queue).
 func (e *Engine) Handover(ctx context.Context) { e.handover(ctx) }
