@@ -25,7 +25,7 @@ func (p *pollOnly) Call(context.Context, *lepus.Stage) (json.RawMessage, []lepus
 	return nil, nil, nil
 }
 func (p *pollOnly) Find(context.Context, *lepus.Stage) (string, bool, error) { return "", false, nil }
-func (p *pollOnly) Classify(error) job.Outcome                              { return job.Outcome(0) }
+func (p *pollOnly) Classify(error) job.Outcome                               { return job.Outcome(0) }
 func (p *pollOnly) Poll(_ context.Context, st *lepus.Stage) (*job.PollResult, error) {
 	p.polls++
 	return &job.PollResult{State: p.state[st.ProviderTaskID]}, nil
