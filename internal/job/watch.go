@@ -67,7 +67,7 @@ type Watcher struct {
 	notify   chan struct{}
 	latency  map[string]time.Duration // typical provider latency by endpoint and model
 	woken    map[string]time.Time     // provider task id → when last woken
-	rested   time.Time                // no look before this, even when notified (lookGap)
+	rested   time.Time                // no look before this, even when notified (lookGap at a fifth)
 	cancel   context.CancelFunc
 	done     chan struct{}
 	stopOnce sync.Once
@@ -208,9 +208,11 @@ func (w *Watcher) RunOnce(ctx context.Context) (time.Duration, error) {
 	if len(wake) > 0 {
 		w.Wake(ctx, wake...)
 	}
-	gap := lookGap(time.Since(started), w.Interval, len(ended)+len(wake) > 0)
-	w.rested = time.Now().Add(gap)
-	return max(next, 10*time.Millisecond, gap), nil
+	took := time.Since(started)
+	// A notice of a new wait may bring the next look forward to a fifth of
+	// the time (new tasks are worth a look), the timer waits the full gap.
+	w.rested = time.Now().Add(lookGap(took, w.Interval, true))
+	return max(next, 10*time.Millisecond, lookGap(took, w.Interval, len(ended)+len(wake) > 0)), nil
 }
 
 // lookGap is the least time between two looks, after one that took took.
