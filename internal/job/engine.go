@@ -425,6 +425,7 @@ func (e *Engine) ProviderEnded(ctx context.Context, ended []lepus.ProviderWait) 
 // it trusts anything. Spaced providers (Stability) are not re-queried: their
 // queries are rationed.
 func (e *Engine) CalledBack(ctx context.Context, t *lepus.Task) {
+	var ended []lepus.ProviderWait
 	for i := range t.Stages {
 		st := &t.Stages[i]
 		p := e.Providers[st.Provider]
@@ -434,15 +435,13 @@ func (e *Engine) CalledBack(ctx context.Context, t *lepus.Task) {
 		if _, spaced := p.(Spacer); spaced {
 			continue
 		}
-		res, err := p.Poll(ctx, st)
-		if err != nil || res.State == PollRunning {
-			continue
+		if res, err := p.Poll(ctx, st); err == nil && res.State != PollRunning {
+			ended = append(ended, lepus.ProviderWait{TaskID: t.ID, Stage: st.Name, JobID: t.JobID})
 		}
-		if err := e.Store.SlotRelease(ctx, holderOf(t.ID, st.Name)); err != nil {
-			e.Logger.Warn("release provider slot", "task_id", t.ID, "stage", st.Name, "error", err)
-			continue
-		}
-		e.handover(ctx)
+	}
+	if len(ended) > 0 {
+		e.ProviderEnded(ctx, ended) // releases, hands over, wakes the job
+		return
 	}
 	e.Wake(ctx, t.JobID)
 }
